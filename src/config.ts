@@ -1,0 +1,257 @@
+// Environment → frozen, validated Config. Nothing else in Director reads process.env.
+// Every variable is declared once in `settings` below with its default and meaning; README's
+// configuration table is checked against this list by a test.
+
+import { availableParallelism, hostname } from 'node:os';
+import { createHash, randomBytes } from 'node:crypto';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import path from 'node:path';
+
+export type ScriptPolicy = 'strict' | 'trusted';
+export type Role = 'viewer' | 'operator' | 'admin';
+
+export interface ApiToken {
+  readonly name: string;
+  readonly role: Role;
+  /** SHA-256 of the token, hex: tokens are compared as hashes, in constant time. */
+  readonly sha256: string;
+}
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly databaseUrl: string | null;
+  readonly assetsUrl: string;
+  readonly logLevel: string;
+  readonly bodyLimitBytes: number;
+  readonly corsOrigins: readonly string[];
+  readonly executors: number;
+  readonly runTimeoutMs: number;
+  readonly manualRunTimeoutMs: number;
+  readonly executorMemoryMb: number;
+  readonly drainMs: number;
+  readonly scriptPolicy: ScriptPolicy;
+  readonly scriptEnv: readonly string[];
+  readonly scriptModules: readonly string[];
+  readonly scriptModulesDir: string | null;
+  readonly scriptUser: string;
+  readonly scriptOrigins: readonly string[];
+  readonly fetchTimeoutMs: number;
+  readonly scriptMaxBytes: number;
+  readonly resultMaxBytes: number;
+  readonly logMaxBytes: number;
+  readonly catchUpMax: number;
+  readonly leaseMs: number;
+  readonly reconcileMs: number;
+  readonly clockSkewMaxMs: number;
+  readonly tasksDir: string | null;
+  readonly apiTokens: readonly ApiToken[];
+  readonly auth: boolean;
+  readonly testEndpoint: boolean;
+  readonly rateLimitPerMinute: number;
+  readonly shutdownGraceMs: number;
+  readonly runsKeep: number;
+  readonly runsMaxAgeMs: number;
+  readonly instanceId: string;
+  readonly govInfrastructure: string | null;
+}
+
+export class ConfigError extends Error {
+  constructor(variable: string, problem: string, fix: string) {
+    super(`${variable}: ${problem}. ${fix}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+interface Setting {
+  readonly variable: string;
+  readonly default: string;
+  readonly meaning: string;
+}
+
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const exampleAssetsDir = path.join(projectRoot, 'assets');
+
+/** Every variable Director reads, with its default as documented. */
+export const settings: readonly Setting[] = [
+  { variable: 'PORT', default: '5800', meaning: 'HTTP port (the original Director\'s default).' },
+  { variable: 'DIRECTOR_HOST', default: '127.0.0.1', meaning: 'Address to listen on. Another address without API tokens needs DIRECTOR_AUTH=off.' },
+  { variable: 'DIRECTOR_DATA_DIR', default: './data', meaning: 'Folder of the embedded SQLite database (director.sqlite).' },
+  { variable: 'DIRECTOR_DATABASE_URL', default: '(unset)', meaning: 'postgres://… selects the PostgreSQL store (cluster mode) instead of SQLite.' },
+  { variable: 'DIRECTOR_ASSETS_URL', default: 'file: the shipped assets/ folder', meaning: 'Where scripts given by name live: an assets manager (http(s)://host, scripts under /api/v1/public/director/) or a local folder (file:/path or a plain path).' },
+  { variable: 'LOG_LEVEL', default: 'info', meaning: 'pino level: fatal, error, warn, info, debug, trace or silent.' },
+  { variable: 'DIRECTOR_BODY_LIMIT', default: '16777216', meaning: 'Largest accepted request body in bytes; larger bodies get 413.' },
+  { variable: 'DIRECTOR_CORS_ORIGINS', default: '*', meaning: 'Comma-separated allowed origins for CORS, or * for any.' },
+  { variable: 'DIRECTOR_EXECUTORS', default: 'number of CPU cores', meaning: 'Size of the executor pool (child processes running scripts).' },
+  { variable: 'DIRECTOR_RUN_TIMEOUT_MS', default: '300000', meaning: 'Default timeout of a scheduled run (a task\'s `timeout` overrides it).' },
+  { variable: 'DIRECTOR_MANUAL_RUN_TIMEOUT_MS', default: '1800000', meaning: 'Default timeout of /run and /tasks/test (backup scripts run for minutes).' },
+  { variable: 'DIRECTOR_EXECUTOR_MEMORY_MB', default: '512', meaning: 'Heap cap of each executor; an RSS watchdog kills an executor at twice this.' },
+  { variable: 'DIRECTOR_DRAIN_MS', default: '5000', meaning: 'How long work a script leaves pending after main returns may go on before the executor is recycled.' },
+  { variable: 'DIRECTOR_SCRIPT_POLICY', default: 'strict', meaning: 'strict: permission model, allow-listed require, clean env; trusted: full Node in the executor (Governify deployments).' },
+  { variable: 'DIRECTOR_SCRIPT_ENV', default: '(empty)', meaning: 'Comma-separated names of environment variables passed to scripts under strict.' },
+  { variable: 'DIRECTOR_SCRIPT_MODULES', default: '(empty)', meaning: 'Comma-separated extra modules scripts may require under strict (from DIRECTOR_SCRIPT_MODULES_DIR).' },
+  { variable: 'DIRECTOR_SCRIPT_MODULES_DIR', default: '(unset)', meaning: 'A folder where the operator ran `npm install moment …` (or its node_modules): its packages become requirable.' },
+  { variable: 'DIRECTOR_SCRIPT_USER', default: 'nobody', meaning: 'Unprivileged user executors run as under strict when Director runs as root.' },
+  { variable: 'DIRECTOR_SCRIPT_ORIGINS', default: '(any)', meaning: 'Comma-separated URL prefixes a task\'s script must start with; others are rejected with 400.' },
+  { variable: 'DIRECTOR_FETCH_TIMEOUT_MS', default: '10000', meaning: 'Timeout of one script (or sibling JSON) fetch.' },
+  { variable: 'DIRECTOR_SCRIPT_MAX_BYTES', default: '5242880', meaning: 'Largest script accepted from the assets.' },
+  { variable: 'DIRECTOR_RESULT_MAX_BYTES', default: '1048576', meaning: 'Largest JSON result kept with a run; larger results fail the run at stage serialize.' },
+  { variable: 'DIRECTOR_LOG_MAX_BYTES', default: '262144', meaning: 'Captured console output kept per run (the rest is cut, marked as such).' },
+  { variable: 'DIRECTOR_CATCH_UP_MAX', default: '100', meaning: 'Most missed slots replayed for a task with catchUp "all".' },
+  { variable: 'DIRECTOR_LEASE_MS', default: '30000', meaning: 'Lease of a running run; a run whose owner stops renewing it is marked lost after this.' },
+  { variable: 'DIRECTOR_RECONCILE_MS', default: '5000', meaning: 'Cluster mode: period of the full re-read of tasks that backs up LISTEN/NOTIFY.' },
+  { variable: 'DIRECTOR_CLOCK_SKEW_MAX_MS', default: '1000', meaning: 'Cluster mode: warn at start-up when this clock and the database\'s differ by more.' },
+  { variable: 'DIRECTOR_TASKS_DIR', default: '(unset)', meaning: 'Mirror every task as <dir>/<id>.json and pick up edits made there (Governify sets "tasks").' },
+  { variable: 'DIRECTOR_API_TOKENS', default: '(none)', meaning: 'name:role:token,… with role viewer, operator or admin; token may be sha256:<hex>.' },
+  { variable: 'DIRECTOR_AUTH', default: 'on', meaning: 'off allows listening beyond loopback without tokens (logged as a warning).' },
+  { variable: 'DIRECTOR_TEST_ENDPOINT', default: 'on', meaning: 'off disables POST /api/v1/tasks/test.' },
+  { variable: 'DIRECTOR_RATE_LIMIT', default: '0', meaning: 'Requests per minute per client address; 0 means no limit.' },
+  { variable: 'DIRECTOR_SHUTDOWN_GRACE_MS', default: '30000', meaning: 'On SIGTERM, how long running scripts may finish before they are killed.' },
+  { variable: 'DIRECTOR_RUNS_KEEP', default: '1000', meaning: 'Runs kept per task (older ones are trimmed in the background); 0 keeps all.' },
+  { variable: 'DIRECTOR_RUNS_MAX_AGE_DAYS', default: '30', meaning: 'Runs older than this are trimmed; 0 keeps them regardless of age.' },
+  { variable: 'DIRECTOR_INSTANCE_ID', default: 'hostname-pid-random', meaning: 'Name of this replica in run records and logs.' },
+  { variable: 'GOV_INFRASTRUCTURE', default: '(unset)', meaning: 'Governify infrastructure YAML (path or URL) served at /commons/infrastructure.' },
+];
+
+function read(env: Env, variable: string): string | undefined {
+  const value = env[variable];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function integer(env: Env, variable: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const text = read(env, variable);
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text)) throw new ConfigError(variable, `"${text}" is not a whole number`, `Set it to a number from ${min} to ${max}, or unset it for ${fallback}.`);
+  const value = Number(text);
+  if (value < min || value > max) throw new ConfigError(variable, `${value} is out of range`, `Set it to a number from ${min} to ${max}.`);
+  return value;
+}
+
+function onOff(env: Env, variable: string, fallback: boolean): boolean {
+  const text = read(env, variable)?.toLowerCase();
+  if (text === undefined) return fallback;
+  if (['on', 'true', '1', 'yes'].includes(text)) return true;
+  if (['off', 'false', '0', 'no'].includes(text)) return false;
+  throw new ConfigError(variable, `"${text}" is neither on nor off`, 'Set it to on or off.');
+}
+
+function list(env: Env, variable: string): string[] {
+  return (read(env, variable) ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function parseTokens(env: Env): ApiToken[] {
+  return list(env, 'DIRECTOR_API_TOKENS').map((entry, index) => {
+    const [name, role, ...rest] = entry.split(':');
+    const secret = rest.join(':');
+    const where = `entry ${index + 1}`;
+    if (!name || !role || !secret) {
+      throw new ConfigError('DIRECTOR_API_TOKENS', `${where} is not name:role:token`, 'Write each token as name:role:token, separated by commas.');
+    }
+    if (role !== 'viewer' && role !== 'operator' && role !== 'admin') {
+      throw new ConfigError('DIRECTOR_API_TOKENS', `${where} ("${name}") has role "${role}"`, 'Use viewer, operator or admin.');
+    }
+    const hashed = /^sha256:([0-9a-f]{64})$/i.exec(secret);
+    if (!hashed && secret.length < 16) {
+      throw new ConfigError('DIRECTOR_API_TOKENS', `${where} ("${name}") has a token shorter than 16 characters`, 'Use a long random token, e.g. `openssl rand -hex 32`.');
+    }
+    return { name, role, sha256: hashed ? hashed[1]!.toLowerCase() : sha256Hex(secret) };
+  });
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function assetsUrl(env: Env): string {
+  const text = read(env, 'DIRECTOR_ASSETS_URL');
+  if (text === undefined) return pathToFileURL(exampleAssetsDir).href;
+  if (/^https?:\/\//i.test(text)) {
+    try {
+      return new URL(text).href.replace(/\/+$/, '');
+    } catch {
+      throw new ConfigError('DIRECTOR_ASSETS_URL', `"${text}" is not a valid URL`, 'Use http(s)://host[:port] of the assets manager or a folder path.');
+    }
+  }
+  if (text.startsWith('file:')) return new URL(text).href;
+  return pathToFileURL(path.resolve(text)).href;
+}
+
+/** Reads the environment once; throws ConfigError naming the variable and the fix. */
+export function loadConfig(env: Env = process.env): Config {
+  const policy = read(env, 'DIRECTOR_SCRIPT_POLICY') ?? 'strict';
+  if (policy !== 'strict' && policy !== 'trusted') {
+    throw new ConfigError('DIRECTOR_SCRIPT_POLICY', `"${policy}" is not a policy`, 'Use strict (default) or trusted.');
+  }
+  const databaseUrl = read(env, 'DIRECTOR_DATABASE_URL') ?? null;
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DIRECTOR_DATABASE_URL', 'only postgres:// URLs are supported', 'Unset it for the embedded SQLite store, or give postgres://user@host:5432/db.');
+  }
+  const logLevel = read(env, 'LOG_LEVEL') ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `"${logLevel}" is not a level`, 'Use fatal, error, warn, info, debug, trace or silent.');
+  }
+  const modulesDir = read(env, 'DIRECTOR_SCRIPT_MODULES_DIR');
+  const tasksDir = read(env, 'DIRECTOR_TASKS_DIR');
+  const config: Config = {
+    port: integer(env, 'PORT', 5800, 0, 65535),
+    host: read(env, 'DIRECTOR_HOST') ?? '127.0.0.1',
+    dataDir: path.resolve(read(env, 'DIRECTOR_DATA_DIR') ?? './data'),
+    databaseUrl,
+    assetsUrl: assetsUrl(env),
+    logLevel,
+    bodyLimitBytes: integer(env, 'DIRECTOR_BODY_LIMIT', 16 * 1024 * 1024, 1024),
+    corsOrigins: list(env, 'DIRECTOR_CORS_ORIGINS').length ? list(env, 'DIRECTOR_CORS_ORIGINS') : ['*'],
+    executors: integer(env, 'DIRECTOR_EXECUTORS', availableParallelism(), 1, 256),
+    runTimeoutMs: integer(env, 'DIRECTOR_RUN_TIMEOUT_MS', 300_000, 1),
+    manualRunTimeoutMs: integer(env, 'DIRECTOR_MANUAL_RUN_TIMEOUT_MS', 1_800_000, 1),
+    executorMemoryMb: integer(env, 'DIRECTOR_EXECUTOR_MEMORY_MB', 512, 32),
+    drainMs: integer(env, 'DIRECTOR_DRAIN_MS', 5000, 0),
+    scriptPolicy: policy,
+    scriptEnv: list(env, 'DIRECTOR_SCRIPT_ENV'),
+    scriptModules: list(env, 'DIRECTOR_SCRIPT_MODULES'),
+    scriptModulesDir: modulesDir === undefined ? null : path.resolve(modulesDir),
+    scriptUser: read(env, 'DIRECTOR_SCRIPT_USER') ?? 'nobody',
+    scriptOrigins: list(env, 'DIRECTOR_SCRIPT_ORIGINS'),
+    fetchTimeoutMs: integer(env, 'DIRECTOR_FETCH_TIMEOUT_MS', 10_000, 1),
+    scriptMaxBytes: integer(env, 'DIRECTOR_SCRIPT_MAX_BYTES', 5 * 1024 * 1024, 1),
+    resultMaxBytes: integer(env, 'DIRECTOR_RESULT_MAX_BYTES', 1024 * 1024, 1),
+    logMaxBytes: integer(env, 'DIRECTOR_LOG_MAX_BYTES', 256 * 1024, 0),
+    catchUpMax: integer(env, 'DIRECTOR_CATCH_UP_MAX', 100, 1, 100_000),
+    leaseMs: integer(env, 'DIRECTOR_LEASE_MS', 30_000, 1000),
+    reconcileMs: integer(env, 'DIRECTOR_RECONCILE_MS', 5000, 100),
+    clockSkewMaxMs: integer(env, 'DIRECTOR_CLOCK_SKEW_MAX_MS', 1000, 0),
+    tasksDir: tasksDir === undefined ? null : path.resolve(tasksDir),
+    apiTokens: parseTokens(env),
+    auth: onOff(env, 'DIRECTOR_AUTH', true),
+    testEndpoint: onOff(env, 'DIRECTOR_TEST_ENDPOINT', true),
+    rateLimitPerMinute: integer(env, 'DIRECTOR_RATE_LIMIT', 0, 0),
+    shutdownGraceMs: integer(env, 'DIRECTOR_SHUTDOWN_GRACE_MS', 30_000, 0),
+    runsKeep: integer(env, 'DIRECTOR_RUNS_KEEP', 1000, 0),
+    runsMaxAgeMs: integer(env, 'DIRECTOR_RUNS_MAX_AGE_DAYS', 30, 0, 36_500) * 24 * 3600 * 1000,
+    instanceId: read(env, 'DIRECTOR_INSTANCE_ID') ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    govInfrastructure: read(env, 'GOV_INFRASTRUCTURE') ?? null,
+  };
+  validate(config);
+  return Object.freeze(config);
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/** Cross-field rules, each with the fix in its message. */
+function validate(config: Config): void {
+  if (config.auth && config.apiTokens.length === 0 && !LOOPBACK.has(config.host) && !config.host.startsWith('127.')) {
+    throw new ConfigError(
+      'DIRECTOR_HOST',
+      `listening on ${config.host} without API tokens would let anyone on the network run code on this host`,
+      'Set DIRECTOR_API_TOKENS (name:role:token), or set DIRECTOR_AUTH=off to accept the risk explicitly.',
+    );
+  }
+}
+
+/** Test helper: a config with defaults and the given overrides, without touching process.env. */
+export function testConfig(overrides: Partial<Config> = {}, env: Env = {}): Config {
+  return Object.freeze({ ...loadConfig({ LOG_LEVEL: 'silent', ...env }), ...overrides });
+}

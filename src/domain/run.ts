@@ -1,0 +1,80 @@
+// Runs: one execution of a task's script, and how it ended.
+
+/** What started a run. A scheduled run has a slot; retries of a slot keep it and raise `attempt`. */
+export type Trigger =
+  | { readonly kind: 'schedule'; readonly slot: number }
+  | { readonly kind: 'manual' }
+  | { readonly kind: 'test' };
+
+export type TriggerKind = Trigger['kind'];
+
+/** Final outcomes. `skipped`: the slot was not run (overlap, missed during downtime). `lost`: its owner died. */
+export type RunOutcome = 'succeeded' | 'failed' | 'timed_out' | 'skipped' | 'lost';
+export type RunStatus = 'running' | RunOutcome;
+
+export const RUN_OUTCOMES: readonly RunOutcome[] = ['succeeded', 'failed', 'timed_out', 'skipped', 'lost'];
+
+/** The stage at which a script failed; `fetch` and `compile` happen before any of its code runs. */
+export type FailureStage = 'fetch' | 'compile' | 'run' | 'timeout' | 'serialize' | 'executor' | 'shutdown';
+
+export interface RunError {
+  readonly stage: FailureStage;
+  readonly name: string;
+  readonly message: string;
+  readonly stack?: string;
+}
+
+export interface RunRecord {
+  readonly id: number;
+  readonly taskId: string;
+  /** The slot for scheduled runs, null for manual runs. */
+  readonly slot: number | null;
+  readonly attempt: number;
+  readonly trigger: TriggerKind;
+  readonly status: RunStatus;
+  /** Which Director process owns (or owned) the run. */
+  readonly owner: string;
+  readonly createdMs: number;
+  readonly startedMs: number | null;
+  readonly finishedMs: number | null;
+  readonly durationMs: number | null;
+  /** startedMs − slot: how late the scheduler was. Null for manual runs. */
+  readonly latenessMs: number | null;
+  /** The script's result as JSON text (size-capped). */
+  readonly result: string | null;
+  readonly error: RunError | null;
+  readonly logs: string | null;
+  readonly scriptUrl: string | null;
+  readonly scriptSha256: string | null;
+  /** While running: until when the owner's lease holds; a run past it may be declared lost. */
+  readonly leaseUntilMs: number | null;
+}
+
+/** What the executor reports for one run, before it is written to the run row. */
+export type RunReport =
+  | {
+      readonly outcome: 'succeeded';
+      /** JSON text of the result. */
+      readonly result: string;
+      readonly logs: string;
+      readonly startedMs: number;
+      readonly finishedMs: number;
+      readonly scriptUrl: string | null;
+      readonly scriptSha256: string | null;
+    }
+  | {
+      readonly outcome: 'failed' | 'timed_out';
+      readonly error: RunError;
+      readonly logs: string;
+      readonly startedMs: number;
+      readonly finishedMs: number;
+      readonly scriptUrl: string | null;
+      readonly scriptSha256: string | null;
+    };
+
+export interface RunStats {
+  readonly counts: Readonly<Record<RunOutcome | 'running', number>>;
+  readonly lastRun: RunRecord | null;
+  /** Failed or timed-out finished runs since the last success. */
+  readonly consecutiveFailures: number;
+}
