@@ -75,6 +75,13 @@ export interface Store {
   /** Marks running runs whose lease expired before `nowMs` as lost and returns them. */
   expireLeases(nowMs: number): Promise<RunRecord[]>;
 
+  /** The latest slot that has a run row (any outcome), per task: where catch-up after downtime starts. */
+  latestSlots(): Promise<Map<string, number>>;
+  /** Runs of a task that are still running (any owner). */
+  runningRuns(taskId: string): Promise<RunRecord[]>;
+  /** Retention: keeps the newest `keepPerTask` finished runs of each task (0 = all) and drops finished runs older than `olderThanMs` (null = none). Returns how many were removed. */
+  trimRuns(options: { readonly keepPerTask: number; readonly olderThanMs: number | null }): Promise<number>;
+
   getRun(id: number): Promise<RunRecord | undefined>;
   /** A task's runs, newest first. */
   listRuns(taskId: string, query?: ListRunsQuery): Promise<RunRecord[]>;
