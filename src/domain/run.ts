@@ -54,8 +54,11 @@ export interface RunRecord {
 export type RunReport =
   | {
       readonly outcome: 'succeeded';
-      /** JSON text of the result. */
-      readonly result: string;
+      /**
+       * JSON text of the result; null when `main` returned undefined. That is a success for a
+       * scheduled run, but /run and /tasks/test answer it with 500 as the original's clients expect.
+       */
+      readonly result: string | null;
       readonly logs: string;
       readonly startedMs: number;
       readonly finishedMs: number;
