@@ -1,0 +1,106 @@
+// The HTTP app, built without listening so tests drive it in-process with app.inject().
+
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import cors from '@fastify/cors';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Config } from '../config.js';
+import type { DirectorEvents } from '../lib/events.js';
+import type { Logger } from '../lib/logger.js';
+import type { TaskRunner } from '../runner/runner.js';
+import type { Store } from '../store/store.js';
+import { DirectorError } from '../domain/errors.js';
+import { installErrorHandling } from './error-handler.js';
+import { taskRoutes } from './routes/tasks.js';
+import { taskStatusRoutes } from './routes/task-status.js';
+import { taskRunRoutes } from './routes/task-runs.js';
+import { healthRoutes } from './routes/health.js';
+
+/** What the API needs of the scheduler. */
+export interface SchedulerPort {
+  /** Re-plans a task after a write; resolves once no stale slot of it can start. */
+  taskChanged(id: string): Promise<void>;
+  /** The next slot the scheduler will run, if the task is planned. */
+  nextExecution(id: string): number | undefined;
+  isRunning(): boolean;
+}
+
+/** What the API needs of the assets. */
+export interface AssetsPort {
+  /** The URL a task's script is fetched from; throws SCRIPT_ORIGIN_REJECTED outside allowed origins. */
+  resolveScriptUrl(script: string): string;
+  /** `X.json` beside script `X.js`: its schedule fields, or null when there is none. */
+  fetchSiblingJson(script: string): Promise<{ init?: unknown; end?: unknown; interval?: unknown } | null>;
+}
+
+export interface ApiDeps {
+  readonly config: Config;
+  readonly store: Store;
+  readonly scheduler: SchedulerPort;
+  /** Null until an executor pool is available: run routes answer 503. */
+  readonly runner: TaskRunner | null;
+  readonly assets: AssetsPort;
+  readonly events: DirectorEvents;
+  readonly logger: Logger;
+  readonly clock: { now(): number };
+  /** Hook for the tasks folder mirror: called after every task write, before the response. */
+  readonly afterTaskWrite?: (id: string) => Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Least role allowed to call the route when API tokens are configured. */
+    role?: 'public' | 'viewer' | 'operator' | 'admin';
+  }
+}
+
+export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    // pino's Logger and Fastify's logger type differ only in optional members.
+    loggerInstance: deps.logger as unknown as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: deps.config.bodyLimitBytes,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
+    requestIdHeader: 'x-request-id',
+  });
+
+  // An empty body is allowed (clients POST /run with a JSON content type and nothing else); bad JSON is a 400.
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, (_request, text, done) => {
+    const body = String(text);
+    if (body.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(body));
+    } catch (error) {
+      done(new DirectorError('INVALID_BODY', `the body is not valid JSON: ${(error as Error).message}`), undefined);
+    }
+  });
+
+  installErrorHandling(app);
+  app.addHook('onResponse', (request, reply, done) => {
+    if (reply.statusCode >= 500) request.log.error({ method: request.method, url: request.url, status: reply.statusCode }, 'request answered 5xx');
+    done();
+  });
+
+  await app.register(cors, {
+    origin: deps.config.corsOrigins.includes('*') ? '*' : [...deps.config.corsOrigins],
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+    optionsSuccessStatus: 204,
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Director', description: 'Task scheduler of the Governify platform', version: '1' },
+      tags: [{ name: 'tasks' }, { name: 'runs' }, { name: 'operations' }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(async (api) => {
+    await taskRoutes(api, deps);
+    await taskStatusRoutes(api, deps);
+    await taskRunRoutes(api, deps);
+  }, { prefix: '/api/v1/tasks' });
+  await healthRoutes(app, deps);
+  return app;
+}

@@ -1,0 +1,32 @@
+// Liveness and readiness for orchestrators: /health says the process answers, /ready that it can work.
+
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from '../app.js';
+
+export async function healthRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const started = deps.clock.now();
+
+  app.get('/health', { config: { role: 'public' }, schema: { tags: ['operations'], summary: 'The process is up' } }, async () => ({
+    status: 'ok',
+    uptimeMs: deps.clock.now() - started,
+    instance: deps.config.instanceId,
+  }));
+
+  app.get('/ready', { config: { role: 'public' }, schema: { tags: ['operations'], summary: 'Store reachable, scheduler running, executors available' } }, async (_request, reply) => {
+    const checks: Record<string, { ok: boolean; detail?: string }> = {};
+    try {
+      const counts = await deps.store.countTasks();
+      checks.store = { ok: true, detail: `${deps.store.kind}, ${counts.total} tasks` };
+    } catch (error) {
+      checks.store = { ok: false, detail: `${deps.store.kind} unreachable: ${(error as Error).message}` };
+    }
+    checks.scheduler = { ok: deps.scheduler.isRunning(), ...(deps.scheduler.isRunning() ? {} : { detail: 'not claiming slots' }) };
+    const pool = deps.runner?.poolState();
+    checks.executors = pool
+      ? { ok: pool.size > 0, detail: `${pool.busy}/${pool.size} busy, ${pool.queued} queued` }
+      : { ok: false, detail: 'runner not available' };
+    const ready = Object.values(checks).every((c) => c.ok);
+    reply.status(ready ? 200 : 503);
+    return { status: ready ? 'ready' : 'not ready', checks };
+  });
+}

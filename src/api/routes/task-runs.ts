@@ -1,0 +1,129 @@
+// Running scripts over HTTP: run now (COMPAT 17), test a script (COMPAT 18), and run history.
+
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { DirectorError } from '../../domain/errors.js';
+import type { RunError, RunRecord } from '../../domain/run.js';
+import type { ApiDeps } from '../app.js';
+import { errors, IdParams, PageQuery, pageOf } from '../schemas.js';
+import { taskNotFound } from '../task-writes.js';
+
+/** A run as the API shows it: ISO dates beside epoch ms, the result parsed back to JSON. */
+export function publicRun(run: RunRecord) {
+  let result: unknown = null;
+  if (run.result !== null) {
+    try {
+      result = JSON.parse(run.result);
+    } catch {
+      result = run.result;
+    }
+  }
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return {
+    ...run,
+    result,
+    slotAt: iso(run.slot),
+    startedAt: iso(run.startedMs),
+    finishedAt: iso(run.finishedMs),
+  };
+}
+
+interface Ended {
+  readonly status: string;
+  readonly result: string | null;
+  readonly error: RunError | null;
+  readonly logs: string | null;
+  readonly runId?: number;
+}
+
+/**
+ * COMPAT 19: a result is sent as its JSON (a string as JSON.stringify(s)); undefined, a failure or a
+ * timeout is a 500 whose message is readable and names the failing stage.
+ */
+function sendEnded(reply: FastifyReply, ended: Ended): void {
+  const runId = ended.runId === undefined ? {} : { runId: ended.runId };
+  if (ended.status === 'succeeded' && ended.result !== null) {
+    reply.status(200).type('application/json').header('x-director-run-status', 'succeeded').send(ended.result);
+    return;
+  }
+  const error: RunError = ended.error ?? (ended.status === 'succeeded'
+    ? { stage: 'run', name: 'UndefinedResult', message: 'main() returned undefined: return a JSON value (or null) to report a result' }
+    : { stage: 'run', name: 'Error', message: `the run ended as ${ended.status}` });
+  reply.status(500).header('x-director-run-status', ended.status).send({
+    code: 500,
+    error: 'SCRIPT_FAILED',
+    message: `${error.stage} failed: ${error.message}`,
+    stage: error.stage,
+    name: error.name,
+    status: ended.status,
+    ...(error.stack ? { stack: error.stack } : {}),
+    logs: ended.logs ?? '',
+    ...runId,
+  });
+}
+
+export async function taskRunRoutes(api: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const { store, config } = deps;
+
+  function runner() {
+    if (!deps.runner) throw new DirectorError('RUNNER_UNAVAILABLE', 'runner not available');
+    return deps.runner;
+  }
+
+  const runNow = async (request: { params: unknown }, reply: FastifyReply) => {
+    const { id } = request.params as { id: string };
+    const task = await store.getTask(id);
+    if (!task) throw taskNotFound(id);
+    const run = await runner().runNow(task);
+    sendEnded(reply, { status: run.status, result: run.result, error: run.error, logs: run.logs, runId: run.id });
+  };
+  const runSchema = { tags: ['runs'], summary: 'Run a task now and answer its result', params: IdParams, response: errors(404, 500, 503) };
+  api.post('/:id/run', { config: { role: 'operator' }, schema: runSchema }, runNow);
+  api.put('/:id/run', { config: { role: 'operator' }, schema: runSchema }, runNow);
+
+  api.post('/test', {
+    config: { role: 'admin' },
+    schema: {
+      tags: ['runs'],
+      summary: 'Run script text with a config; nothing is stored',
+      body: Type.Object({ scriptText: Type.String(), scriptConfig: Type.Optional(Type.Unknown()) }, { additionalProperties: true }),
+      response: errors(400, 404, 500, 503),
+    },
+  }, async (request, reply) => {
+    if (!config.testEndpoint) throw new DirectorError('TEST_ENDPOINT_DISABLED', 'POST /api/v1/tasks/test is disabled on this Director (DIRECTOR_TEST_ENDPOINT=off)');
+    const { scriptText, scriptConfig } = request.body as { scriptText: string; scriptConfig?: unknown };
+    const report = await runner().runTest(scriptText, scriptConfig === undefined ? {} : scriptConfig);
+    sendEnded(reply, {
+      status: report.outcome,
+      result: report.outcome === 'succeeded' ? report.result : null,
+      error: report.outcome === 'succeeded' ? null : report.error,
+      logs: report.logs,
+    });
+  });
+
+  api.get('/:id/runs', {
+    config: { role: 'viewer' },
+    schema: { tags: ['runs'], summary: 'Run history of a task, newest first', params: IdParams, querystring: PageQuery, response: errors(400, 404) },
+  }, async (request) => {
+    const { id } = request.params as { id: string };
+    const page = pageOf(request.query as { limit?: string; offset?: string }, 50, 1000);
+    const runs = await store.listRuns(id, page);
+    if (runs.length === 0 && page.offset === 0 && !(await store.getTask(id))) throw taskNotFound(id);
+    return { id, ...page, runs: runs.map(publicRun) };
+  });
+
+  api.get('/:id/runs/:runId', {
+    config: { role: 'viewer' },
+    schema: {
+      tags: ['runs'],
+      summary: 'One run with its result, error and logs',
+      params: Type.Object({ id: Type.String({ maxLength: 1000 }), runId: Type.String({ pattern: '^\\d{1,15}$' }) }),
+      response: errors(400, 404),
+    },
+  }, async (request) => {
+    const { id, runId } = request.params as { id: string; runId: string };
+    const run = await store.getRun(Number(runId));
+    if (!run || run.taskId !== id) throw new DirectorError('NOT_FOUND', 'Not Found', { id, runId: Number(runId) });
+    return publicRun(run);
+  });
+}

@@ -1,0 +1,121 @@
+// Every write of a task goes through here: validate, fill from the script's sibling JSON, store
+// durably, re-plan the scheduler, mirror — in that order, all before the client gets its answer.
+
+import { randomUUID } from 'node:crypto';
+import { DirectorError } from '../domain/errors.js';
+import { repeatsFields } from '../domain/json-equal.js';
+import { parseTask, type Task, type TaskDoc } from '../domain/task.js';
+import type { ApiDeps } from './app.js';
+
+export type WriteResult = { readonly task: Task; readonly change: 'created' | 'replaced' };
+
+const SCHEDULE_FIELDS = ['init', 'end', 'interval'] as const;
+
+function isMissing(value: unknown): boolean {
+  return value === undefined || value === null || value === '';
+}
+
+export function createTaskWrites(deps: ApiDeps) {
+  const { store, scheduler, assets, events, clock } = deps;
+
+  /** Fields the request leaves out are taken from `X.json` beside script `X.js`; given fields win. */
+  async function fillFromSibling(doc: TaskDoc): Promise<TaskDoc> {
+    if (typeof doc.script !== 'string' || !SCHEDULE_FIELDS.some((f) => isMissing(doc[f]))) return doc;
+    if (!/\.js(\?.*)?$/i.test(doc.script.trim())) return doc;
+    const sibling = await assets.fetchSiblingJson(doc.script.trim());
+    if (!sibling) return doc;
+    const filled: TaskDoc = { ...doc };
+    for (const field of SCHEDULE_FIELDS) {
+      if (isMissing(filled[field]) && sibling[field] !== undefined) filled[field] = sibling[field];
+    }
+    return filled;
+  }
+
+  async function commit(task: Task): Promise<WriteResult> {
+    assets.resolveScriptUrl(task.script);
+    const change = await store.putTask(task);
+    await scheduler.taskChanged(task.id);
+    await deps.afterTaskWrite?.(task.id);
+    events.emit('task:changed', { id: task.id, change });
+    return { task, change };
+  }
+
+  async function rejectRepeat(body: TaskDoc): Promise<void> {
+    const hasId = !isMissing(body.id);
+    const candidates = hasId
+      ? [await store.getTask(String(body.id))].filter((t): t is Task => t !== undefined)
+      : typeof body.script === 'string'
+        ? await store.listTasks({ filter: { script: body.script } })
+        : [];
+    const fields = hasId ? body : Object.fromEntries(Object.entries(body).filter(([k]) => k !== 'id'));
+    if (candidates.some((task) => repeatsFields(fields, task.doc))) {
+      throw new DirectorError('TASK_ALREADY_EXISTS', 'Task already exists');
+    }
+  }
+
+  /** POST: create, or fully replace when the id exists (TPA-Manager toggles `running` this way). */
+  async function post(body: unknown): Promise<WriteResult> {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new DirectorError('INVALID_BODY', 'the body must be a JSON object describing a task');
+    }
+    await rejectRepeat(body as TaskDoc);
+    const now = clock.now();
+    const requested = body as TaskDoc;
+    const id = isMissing(requested.id) ? randomUUID() : requested.id;
+    const existing = typeof id === 'string' ? await store.getTask(id) : undefined;
+    const doc = await fillFromSibling({ ...requested, id });
+    return commit(parseTask(doc, { fallbackId: String(id), createdMs: existing?.createdMs ?? now, nowMs: now }));
+  }
+
+  /** PUT: full replacement of an existing task; a body without `id` keeps the path's. */
+  async function put(id: string, body: unknown): Promise<WriteResult> {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new DirectorError('INVALID_BODY', 'the body must be a JSON object describing a task');
+    }
+    const requested = body as TaskDoc;
+    if (!isMissing(requested.id) && requested.id !== id) {
+      throw new DirectorError('INVALID_FIELD', `id: the body's id "${String(requested.id)}" differs from the path's "${id}"`, { field: 'id' });
+    }
+    const existing = await store.getTask(id);
+    if (!existing) throw taskNotFound(id);
+    const now = clock.now();
+    const doc = await fillFromSibling({ ...requested, id });
+    return commit(parseTask(doc, { fallbackId: id, createdMs: existing.createdMs, nowMs: now }));
+  }
+
+  async function remove(id: string): Promise<void> {
+    if (!(await store.deleteTask(id))) throw taskNotFound(id);
+    await scheduler.taskChanged(id);
+    await deps.afterTaskWrite?.(id);
+    events.emit('task:changed', { id, change: 'deleted' });
+  }
+
+  /** start / stop / switch, with the original's messages. */
+  async function setRunning(id: string, action: string): Promise<Task> {
+    const task = await store.getTask(id);
+    if (!task) throw taskNotFound(id);
+    let running: boolean;
+    if (action === 'start') {
+      if (task.running) throw new DirectorError('TASK_ALREADY_RUNNING', 'Task already running');
+      running = true;
+    } else if (action === 'stop') {
+      if (!task.running) throw new DirectorError('TASK_NOT_RUNNING', 'Task is not running');
+      running = false;
+    } else if (action === 'switch') {
+      running = !task.running;
+    } else {
+      throw new DirectorError('ACTION_NOT_PERMITTED', 'Action not permitted', { action });
+    }
+    const doc = { ...task.doc, running };
+    const now = clock.now();
+    return (await commit(parseTask(doc, { fallbackId: id, createdMs: task.createdMs, nowMs: now }))).task;
+  }
+
+  return { post, put, remove, setRunning };
+}
+
+export type TaskWrites = ReturnType<typeof createTaskWrites>;
+
+export function taskNotFound(id: string): DirectorError {
+  return new DirectorError('TASK_NOT_FOUND', 'Not Found', { id });
+}

@@ -1,0 +1,83 @@
+// Composition root: the only module that knows every other. Builds store, assets, runner, scheduler
+// and API, and owns the start and stop order.
+//
+// Start: open store → assets → executor pool → scheduler (plans, catches up) → HTTP listen.
+// Stop:  stop accepting requests → stop claiming slots → running scripts get the grace period, the rest
+//        are killed and recorded → in-flight requests end → close the store.
+
+import type { FastifyInstance } from 'fastify';
+import path from 'node:path';
+import type { Config } from './config.js';
+import { buildApp } from './api/app.js';
+import { createAssets } from './assets/assets.js';
+import { systemClock, type Clock } from './lib/clock.js';
+import { DirectorEvents } from './lib/events.js';
+import { createLogger, type Logger } from './lib/logger.js';
+import { createTaskRunner } from './runner/task-runner.js';
+import { createScheduler } from './scheduler/scheduler.js';
+import type { Store } from './store/store.js';
+import { openSqliteStore } from './store/sqlite/sqlite-store.js';
+
+export interface DirectorOptions {
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+}
+
+export interface Director {
+  readonly config: Config;
+  readonly app: FastifyInstance;
+  readonly store: Store;
+  readonly events: DirectorEvents;
+  readonly logger: Logger;
+  /** Listens on config.host:config.port and starts scheduling; resolves with the base URL. */
+  start(): Promise<string>;
+  /** Graceful stop in the documented order; idempotent. */
+  stop(): Promise<void>;
+}
+
+async function openStore(config: Config, logger: Logger): Promise<Store> {
+  if (config.databaseUrl) {
+    const { openPostgresStore } = await import('./store/postgres/postgres-store.js');
+    return openPostgresStore({ url: config.databaseUrl, logger });
+  }
+  return openSqliteStore({ file: path.join(config.dataDir, 'director.sqlite') });
+}
+
+export async function createDirector(config: Config, options: DirectorOptions = {}): Promise<Director> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
+  const events = new DirectorEvents();
+  const store = await openStore(config, logger);
+  const assets = createAssets({ config });
+  const runner = createTaskRunner({ config, store, assets, events, clock, logger: logger.child({ module: 'runner' }) });
+  const scheduler = createScheduler({ config, store, runner, events, clock, logger: logger.child({ module: 'scheduler' }) });
+  const app = await buildApp({ config, store, scheduler, runner, assets, events, logger, clock });
+
+  let started = false;
+  let stopping: Promise<void> | undefined;
+
+  async function start(): Promise<string> {
+    if (!started) {
+      started = true;
+      await scheduler.start();
+      await app.listen({ host: config.host, port: config.port });
+    }
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    return `http://${host}:${port}`;
+  }
+
+  function stop(): Promise<void> {
+    stopping ??= (async () => {
+      const closing = app.close();
+      await scheduler.stop();
+      await runner.close(config.shutdownGraceMs);
+      await closing;
+      await store.close();
+    })();
+    return stopping;
+  }
+
+  return { config, app, store, events, logger, start, stop };
+}
