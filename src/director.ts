@@ -29,8 +29,10 @@ export interface Director {
   readonly store: Store;
   readonly events: DirectorEvents;
   readonly logger: Logger;
-  /** Listens on config.host:config.port and starts scheduling; resolves with the base URL. */
+  /** Starts scheduling and listens on config.host:config.port; resolves with the base URL. */
   start(): Promise<string>;
+  /** Starts scheduling without listening (in-process tests use app.inject). Idempotent. */
+  startScheduling(): Promise<void>;
   /** Graceful stop in the documented order; idempotent. */
   stop(): Promise<void>;
 }
@@ -53,15 +55,19 @@ export async function createDirector(config: Config, options: DirectorOptions = 
   const scheduler = createScheduler({ config, store, runner, events, clock, logger: logger.child({ module: 'scheduler' }) });
   const app = await buildApp({ config, store, scheduler, runner, assets, events, logger, clock });
 
-  let started = false;
+  let scheduling: Promise<void> | undefined;
+  let listening: Promise<string> | undefined;
   let stopping: Promise<void> | undefined;
 
+  function startScheduling(): Promise<void> {
+    scheduling ??= scheduler.start();
+    return scheduling;
+  }
+
   async function start(): Promise<string> {
-    if (!started) {
-      started = true;
-      await scheduler.start();
-      await app.listen({ host: config.host, port: config.port });
-    }
+    await startScheduling();
+    listening ??= app.listen({ host: config.host, port: config.port });
+    await listening;
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -79,5 +85,5 @@ export async function createDirector(config: Config, options: DirectorOptions = 
     return stopping;
   }
 
-  return { config, app, store, events, logger, start, stop };
+  return { config, app, store, events, logger, start, startScheduling, stop };
 }

@@ -1,0 +1,36 @@
+// Configuration: defaults, validation messages that name the variable and the fix, README coverage.
+
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { ConfigError, loadConfig, settings } from './config.js';
+
+describe('config', () => {
+  it('has the documented defaults with an empty environment', () => {
+    const config = loadConfig({});
+    assert.equal(config.port, 5800);
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.scriptPolicy, 'strict');
+    assert.equal(config.databaseUrl, null);
+    assert.match(config.assetsUrl, /^file:.*\/assets$/);
+    assert.deepEqual(config.corsOrigins, ['*']);
+  });
+
+  it('names the variable and the fix when a value is wrong', () => {
+    assert.throws(() => loadConfig({ PORT: 'eighty' }), (e: Error) => e instanceof ConfigError && /PORT/.test(e.message) && /number/.test(e.message));
+    assert.throws(() => loadConfig({ DIRECTOR_SCRIPT_POLICY: 'lax' }), /DIRECTOR_SCRIPT_POLICY.*strict/);
+    assert.throws(() => loadConfig({ DIRECTOR_DATABASE_URL: 'mysql://x' }), /DIRECTOR_DATABASE_URL/);
+    assert.throws(() => loadConfig({ DIRECTOR_API_TOKENS: 'ops:root:0123456789abcdef' }), /viewer, operator or admin/);
+  });
+
+  it('refuses to listen beyond loopback without tokens unless DIRECTOR_AUTH=off', () => {
+    assert.throws(() => loadConfig({ DIRECTOR_HOST: '0.0.0.0' }), /DIRECTOR_API_TOKENS.*DIRECTOR_AUTH=off/);
+    assert.equal(loadConfig({ DIRECTOR_HOST: '0.0.0.0', DIRECTOR_AUTH: 'off' }).host, '0.0.0.0');
+    assert.equal(loadConfig({ DIRECTOR_HOST: '0.0.0.0', DIRECTOR_API_TOKENS: 'ci:admin:0123456789abcdef0123' }).apiTokens.length, 1);
+  });
+
+  it('documents every variable in README', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    for (const { variable } of settings) assert.ok(readme.includes(`\`${variable}\``), `${variable} is missing from README`);
+  });
+});
