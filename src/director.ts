@@ -60,8 +60,9 @@ export async function createDirector(config: Config, options: DirectorOptions = 
   let stopping: Promise<void> | undefined;
 
   function startScheduling(): Promise<void> {
-    scheduling ??= scheduler.start();
-    return scheduling;
+    const started = scheduling ?? scheduler.start();
+    scheduling = started;
+    return started;
   }
 
   async function start(): Promise<string> {
@@ -75,14 +76,15 @@ export async function createDirector(config: Config, options: DirectorOptions = 
   }
 
   function stop(): Promise<void> {
-    stopping ??= (async () => {
+    const stopped = stopping ?? (async () => {
       const closing = app.close();
       await scheduler.stop();
       await runner.close(config.shutdownGraceMs);
       await closing;
       await store.close();
     })();
-    return stopping;
+    stopping = stopped;
+    return stopped;
   }
 
   return { config, app, store, events, logger, start, startScheduling, stop };

@@ -15,6 +15,7 @@ import { taskRoutes } from './routes/tasks.js';
 import { taskStatusRoutes } from './routes/task-status.js';
 import { taskRunRoutes } from './routes/task-runs.js';
 import { healthRoutes } from './routes/health.js';
+import { commonsRoutes } from './routes/commons.js';
 
 /** What the API needs of the scheduler. */
 export interface SchedulerPort {
@@ -102,5 +103,6 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await taskRunRoutes(api, deps);
   }, { prefix: '/api/v1/tasks' });
   await healthRoutes(app, deps);
+  await commonsRoutes(app, deps);
   return app;
 }
