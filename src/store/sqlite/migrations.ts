@@ -1,0 +1,88 @@
+// Numbered SQLite migrations, applied at open inside one IMMEDIATE transaction per store.
+
+import type { Database } from 'better-sqlite3';
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/** Append only: never edit a migration that has shipped; add the next number instead. */
+export const sqliteMigrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'tasks and runs',
+    sql: `
+      CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        doc TEXT NOT NULL,
+        running INTEGER NOT NULL CHECK (running IN (0, 1)),
+        init_ms INTEGER NOT NULL,
+        end_ms INTEGER,
+        interval_ms INTEGER,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL
+      ) STRICT;
+      CREATE UNIQUE INDEX tasks_seq ON tasks (seq);
+
+      CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        task_id TEXT NOT NULL,
+        slot_ms INTEGER,
+        attempt INTEGER NOT NULL,
+        "trigger" TEXT NOT NULL CHECK ("trigger" IN ('schedule', 'manual', 'test')),
+        status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'timed_out', 'skipped', 'lost')),
+        owner TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        started_ms INTEGER,
+        finished_ms INTEGER,
+        duration_ms INTEGER,
+        lateness_ms INTEGER,
+        result TEXT,
+        error TEXT,
+        logs TEXT,
+        script_url TEXT,
+        script_sha256 TEXT,
+        lease_until_ms INTEGER
+      ) STRICT;
+      -- The claim: one row per (task, slot, attempt). NULL slots (manual runs) are distinct, so never collide.
+      CREATE UNIQUE INDEX runs_claim ON runs (task_id, slot_ms, attempt);
+      CREATE INDEX runs_task_newest ON runs (task_id, id DESC);
+      -- Running runs are few; a partial index keeps lease sweeps and per-task checks off the history.
+      CREATE INDEX runs_running ON runs (task_id, id) WHERE status = 'running';
+    `,
+  },
+];
+
+/**
+ * Applies the missing migrations. BEGIN IMMEDIATE takes the write lock before reading what is applied,
+ * so a second process opening the same file waits (busy_timeout) and then finds nothing left to do.
+ */
+export function migrateSqlite(db: Database, migrations: readonly Migration[] = sqliteMigrations): number[] {
+  const apply = db.transaction((): number[] => {
+    db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL) STRICT');
+    const rows = db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[];
+    const done = new Set(rows.map((r) => r.version));
+    const applied: number[] = [];
+    const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)');
+    for (const migration of migrations) {
+      if (done.has(migration.version)) continue;
+      try {
+        db.exec(migration.sql);
+      } catch (error) {
+        throw new Error(
+          `SQLite migration ${migration.version} (${migration.name}) failed: ${(error as Error).message}. ` +
+            'Nothing of it was applied (it runs in a transaction). Fix the cause — a full disk, a read-only data folder, ' +
+            'or a database written by a newer Director — and start again; migrations resume from this number.',
+          { cause: error },
+        );
+      }
+      record.run(migration.version, migration.name, Date.now());
+      applied.push(migration.version);
+    }
+    return applied;
+  });
+  return apply.immediate();
+}

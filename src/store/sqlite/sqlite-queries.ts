@@ -1,0 +1,95 @@
+// The SQLite store's SQL, prepared once per connection. Names match the PostgreSQL store's queries.
+
+import type { Database, Statement } from 'better-sqlite3';
+
+const RUN_COLUMNS = `id, task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, finished_ms,
+  duration_ms, lateness_ms, result, error, logs, script_url, script_sha256, lease_until_ms`;
+const TASK_COLUMNS = 'id, doc, running, init_ms, end_ms, interval_ms, created_ms, updated_ms';
+
+/**
+ * `?field=value` on top-level string fields. json_each walks the document's top-level members, so the
+ * field name is a bound value compared with `key`: no JSON path is built from user text at all.
+ */
+const FIELD_EQUALS = `EXISTS (SELECT 1 FROM json_each(tasks.doc) AS f WHERE f.key = ? AND f.type = 'text' AND f.value = ?)`;
+
+export function prepareQueries(db: Database) {
+  const filtered = new Map<number, Statement>();
+  return {
+    taskExists: db.prepare('SELECT 1 FROM tasks WHERE id = ?').pluck(),
+    insertTask: db.prepare(`
+      INSERT INTO tasks (id, seq, doc, running, init_ms, end_ms, interval_ms, created_ms, updated_ms)
+      VALUES (@id, COALESCE((SELECT MAX(seq) FROM tasks), 0) + 1, @doc, @running, @initMs, @endMs, @intervalMs, @createdMs, @updatedMs)`),
+    // seq is left alone: a replaced task keeps its place in the creation order.
+    updateTask: db.prepare(`
+      UPDATE tasks SET doc = @doc, running = @running, init_ms = @initMs, end_ms = @endMs, interval_ms = @intervalMs,
+        created_ms = @createdMs, updated_ms = @updatedMs
+      WHERE id = @id`),
+    getTask: db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`),
+    countTasks: db.prepare('SELECT COUNT(*) AS total, COALESCE(SUM(running), 0) AS running FROM tasks'),
+    deleteTask: db.prepare('DELETE FROM tasks WHERE id = ?'),
+    deleteEndedTask: db.prepare('DELETE FROM tasks WHERE id = ? AND running = 1 AND end_ms IS NOT NULL AND end_ms <= ?'),
+    /** Tasks in creation order, with `filters` equality filters; LIMIT -1 is SQLite's "no limit". */
+    listTasks(filters: number): Statement {
+      let statement = filtered.get(filters);
+      if (statement === undefined) {
+        const where = filters === 0 ? '' : `WHERE ${Array.from({ length: filters }, () => FIELD_EQUALS).join(' AND ')}`;
+        statement = db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks ${where} ORDER BY seq LIMIT ? OFFSET ?`);
+        filtered.set(filters, statement);
+      }
+      return statement;
+    },
+
+    claimSlot: db.prepare(`
+      INSERT INTO runs (task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, lateness_ms, lease_until_ms)
+      VALUES (@taskId, @slot, 1, 'schedule', 'running', @owner, @nowMs, @nowMs, @nowMs - @slot, @nowMs + @leaseMs)
+      ON CONFLICT (task_id, slot_ms, attempt) DO NOTHING
+      RETURNING ${RUN_COLUMNS}`),
+    insertRun: db.prepare(`
+      INSERT INTO runs (task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, finished_ms, lateness_ms, logs, lease_until_ms)
+      VALUES (@taskId, @slot, @attempt, @trigger, @status, @owner, @nowMs, @startedMs, @finishedMs,
+        CASE WHEN @startedMs IS NULL OR @slot IS NULL THEN NULL ELSE @startedMs - @slot END, @logs, @leaseUntilMs)
+      ON CONFLICT (task_id, slot_ms, attempt) DO NOTHING
+      RETURNING ${RUN_COLUMNS}`),
+    finishRun: db.prepare(`
+      UPDATE runs SET status = @status, result = @result, error = @error, logs = @logs, started_ms = @startedMs,
+        finished_ms = @finishedMs, duration_ms = @finishedMs - @startedMs,
+        lateness_ms = CASE WHEN slot_ms IS NULL THEN NULL ELSE @startedMs - slot_ms END,
+        script_url = @scriptUrl, script_sha256 = @scriptSha256, lease_until_ms = NULL
+      WHERE id = @id AND status = 'running'
+      RETURNING ${RUN_COLUMNS}`),
+    abandonRun: db.prepare(`
+      UPDATE runs SET status = @status, error = @error, finished_ms = @nowMs,
+        duration_ms = CASE WHEN started_ms IS NULL THEN NULL ELSE @nowMs - started_ms END, lease_until_ms = NULL
+      WHERE id = @id AND status = 'running'
+      RETURNING ${RUN_COLUMNS}`),
+    renewLeases: db.prepare(`UPDATE runs SET lease_until_ms = @untilMs WHERE status = 'running' AND owner = @owner`),
+    expireLeases: db.prepare(`
+      UPDATE runs SET status = 'lost', error = @error, finished_ms = @nowMs,
+        duration_ms = CASE WHEN started_ms IS NULL THEN NULL ELSE @nowMs - started_ms END, lease_until_ms = NULL
+      WHERE status = 'running' AND lease_until_ms < @nowMs
+      RETURNING ${RUN_COLUMNS}`),
+
+    latestSlots: db.prepare('SELECT task_id, MAX(slot_ms) AS slot_ms FROM runs WHERE slot_ms IS NOT NULL GROUP BY task_id'),
+    runningRuns: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE task_id = ? AND status = 'running' ORDER BY id`),
+    // Ranks count finished runs only: a running run is never dropped and does not push a finished one out.
+    trimKeep: db.prepare(`
+      DELETE FROM runs WHERE id IN (
+        SELECT id FROM (
+          SELECT id, ROW_NUMBER() OVER (PARTITION BY task_id ORDER BY id DESC) AS rank
+          FROM runs WHERE status <> 'running'
+        ) WHERE rank > ?
+      )`),
+    trimOlder: db.prepare(`DELETE FROM runs WHERE status <> 'running' AND finished_ms < ?`),
+
+    getRun: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`),
+    listRuns: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE task_id = ? ORDER BY id DESC LIMIT ? OFFSET ?`),
+    lastFinishedRun: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE task_id = ? AND status <> 'running' ORDER BY id DESC LIMIT 1`),
+    statusCounts: db.prepare('SELECT status, COUNT(*) AS n FROM runs WHERE task_id = ? GROUP BY status'),
+    consecutiveFailures: db.prepare(`
+      SELECT COUNT(*) FROM runs
+      WHERE task_id = @taskId AND status IN ('failed', 'timed_out')
+        AND id > COALESCE((SELECT MAX(id) FROM runs WHERE task_id = @taskId AND status = 'succeeded'), 0)`).pluck(),
+  };
+}
+
+export type SqliteQueries = ReturnType<typeof prepareQueries>;
