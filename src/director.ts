@@ -17,6 +17,7 @@ import { createTaskRunner } from './runner/task-runner.js';
 import { createScheduler } from './scheduler/scheduler.js';
 import type { Store } from './store/store.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
+import { createTasksFolder } from './task-files/tasks-folder.js';
 
 export interface DirectorOptions {
   readonly logger?: Logger;
@@ -53,14 +54,24 @@ export async function createDirector(config: Config, options: DirectorOptions = 
   const assets = createAssets({ config });
   const runner = createTaskRunner({ config, store, assets, events, clock, logger: logger.child({ module: 'runner' }) });
   const scheduler = createScheduler({ config, store, runner, events, clock, logger: logger.child({ module: 'scheduler' }) });
-  const app = await buildApp({ config, store, scheduler, runner, assets, events, logger, clock });
+  const tasksFolder = config.tasksDir === null ? null : createTasksFolder({
+    dir: config.tasksDir, store, scheduler, events, clock, logger: logger.child({ module: 'tasks-folder' }),
+  });
+  // A task deleted at its end loses its file too.
+  events.on('task:changed', ({ id, change }) => {
+    if (change === 'ended') tasksFolder?.mirror(id).catch((error: unknown) => logger.error({ err: error, taskId: id }, 'removing the file of an ended task failed'));
+  });
+  const app = await buildApp({
+    config, store, scheduler, runner, assets, events, logger, clock,
+    ...(tasksFolder ? { afterTaskWrite: (id: string) => tasksFolder.mirror(id) } : {}),
+  });
 
   let scheduling: Promise<void> | undefined;
   let listening: Promise<string> | undefined;
   let stopping: Promise<void> | undefined;
 
   function startScheduling(): Promise<void> {
-    const started = scheduling ?? scheduler.start();
+    const started = scheduling ?? scheduler.start().then(() => tasksFolder?.start());
     scheduling = started;
     return started;
   }
@@ -78,6 +89,7 @@ export async function createDirector(config: Config, options: DirectorOptions = 
   function stop(): Promise<void> {
     const stopped = stopping ?? (async () => {
       const closing = app.close();
+      await tasksFolder?.stop();
       await scheduler.stop();
       await runner.close(config.shutdownGraceMs);
       await closing;
