@@ -1,0 +1,212 @@
+// How an executor is started under a script policy: node flags, environment, user and requirable modules.
+
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { builtinModules, createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ScriptPolicy } from '../config.js';
+import type { ExecutorInit } from './protocol.js';
+
+/** Built-ins a strict script may require: what a network script needs and nothing that reaches the host. */
+export const STRICT_BUILTINS: readonly string[] = [
+  'http', 'https', 'url', 'querystring', 'crypto', 'util', 'events', 'buffer', 'stream', 'string_decoder',
+  'zlib', 'timers', 'path', 'assert',
+];
+
+const executorDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'executor');
+export const executorFile = path.join(executorDir, 'executor.cjs');
+
+export interface LaunchOptions {
+  readonly policy: ScriptPolicy;
+  readonly memoryMb: number;
+  readonly drainMs: number;
+  readonly resultMaxBytes: number;
+  readonly logMaxBytes: number;
+  /** Names of environment variables a strict script sees. */
+  readonly scriptEnv: readonly string[];
+  readonly scriptModules: readonly string[];
+  readonly scriptModulesDir: string | null;
+  readonly scriptUser: string;
+  /** Director's environment: copied whole under trusted, filtered under strict. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface ExecutorLaunch {
+  readonly file: string;
+  readonly execArgv: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string;
+  readonly uid?: number;
+  readonly gid?: number;
+  readonly init: ExecutorInit;
+  /** Things the operator should know (a module that is not installed, a uid that could not be used). */
+  readonly warnings: readonly string[];
+}
+
+const requireHere = createRequire(import.meta.url);
+
+export function planExecutorLaunch(options: LaunchOptions): ExecutorLaunch {
+  const warnings: string[] = [];
+  const modulesDir = normaliseModulesDir(options.scriptModulesDir);
+  const directorModules = packageRoot(requireHere.resolve('axios'), 'axios');
+  const searchPaths = [modulesDir, path.dirname(directorModules)].filter((p): p is string => p !== null);
+  const packages: Record<string, string> = { axios: requireHere.resolve('axios') };
+  const builtins = new Set(STRICT_BUILTINS);
+  for (const name of options.scriptModules) {
+    if (isBuiltin(name)) {
+      builtins.add(name.replace(/^node:/, ''));
+      continue;
+    }
+    try {
+      packages[name] = requireHere.resolve(name, { paths: searchPaths });
+    } catch {
+      warnings.push(`DIRECTOR_SCRIPT_MODULES names "${name}", which is not installed in ${modulesDir ?? 'DIRECTOR_SCRIPT_MODULES_DIR (unset)'}; scripts requiring it will fail`);
+    }
+  }
+  const init: ExecutorInit = {
+    type: 'init',
+    policy: options.policy,
+    builtins: [...builtins],
+    packages,
+    searchPaths,
+    resultMaxBytes: options.resultMaxBytes,
+    logMaxBytes: options.logMaxBytes,
+    drainMs: options.drainMs,
+  };
+  const heap = `--max-old-space-size=${options.memoryMb}`;
+  if (options.policy === 'trusted') {
+    return { file: executorFile, execArgv: [heap], env: withoutNodeOptions(options.env, null), cwd: process.cwd(), init, warnings };
+  }
+  const readable = [executorDir, ...new Set(Object.values(packages).flatMap((entry) => packageClosure(packageRootOf(entry))))];
+  const execArgv = [
+    '--experimental-permission',
+    '--disable-warning=ExperimentalWarning',
+    ...readable.map((dir) => `--allow-fs-read=${dir}${path.sep}`),
+    heap,
+  ];
+  const user = unprivilegedUser(options.scriptUser, [executorFile, ...readable], warnings);
+  return { file: executorFile, execArgv, env: withoutNodeOptions(options.env, options.scriptEnv), cwd: executorDir, ...user, init, warnings };
+}
+
+function isBuiltin(name: string): boolean {
+  return name.startsWith('node:') || builtinModules.includes(name);
+}
+
+/** The operator may point at the folder where they ran `npm install`, or at its node_modules. */
+function normaliseModulesDir(dir: string | null): string | null {
+  if (dir === null) return null;
+  if (path.basename(dir) === 'node_modules') return dir;
+  const inner = path.join(dir, 'node_modules');
+  return existsSync(inner) ? inner : dir;
+}
+
+/** NODE_OPTIONS could carry Director's own loaders (`--import tsx`) into the executor: never pass it. */
+function withoutNodeOptions(env: Readonly<Record<string, string | undefined>>, only: readonly string[] | null): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || name === 'NODE_OPTIONS') continue;
+    if (only === null || only.includes(name)) out[name] = value;
+  }
+  return out;
+}
+
+function packageRoot(entry: string, name: string): string {
+  let dir = path.dirname(entry);
+  for (;;) {
+    const manifest = path.join(dir, 'package.json');
+    if (existsSync(manifest) && readManifest(manifest).name === name) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`cannot find the package folder of ${name} (from ${entry})`);
+    dir = up;
+  }
+}
+
+/** The package folder holding a resolved entry file: the nearest folder right under a node_modules. */
+function packageRootOf(entry: string): string {
+  const parts = entry.split(path.sep);
+  const index = parts.lastIndexOf('node_modules');
+  if (index < 0) return path.dirname(entry);
+  const scoped = parts[index + 1]?.startsWith('@') === true;
+  return parts.slice(0, index + (scoped ? 3 : 2)).join(path.sep);
+}
+
+interface Manifest {
+  readonly name?: string;
+  readonly dependencies?: Record<string, string>;
+  readonly optionalDependencies?: Record<string, string>;
+  readonly peerDependencies?: Record<string, string>;
+}
+
+function readManifest(file: string): Manifest {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Manifest;
+  } catch {
+    return {};
+  }
+}
+
+/** A package and every package it depends on, as folders (what the permission model must let it read). */
+export function packageClosure(root: string, seen = new Set<string>()): string[] {
+  if (seen.has(root)) return [...seen];
+  seen.add(root);
+  const manifest = readManifest(path.join(root, 'package.json'));
+  const names = Object.keys({ ...manifest.dependencies, ...manifest.optionalDependencies, ...manifest.peerDependencies });
+  for (const name of names) {
+    const found = findInstalled(root, name);
+    if (found !== null) packageClosure(found, seen);
+  }
+  return [...seen];
+}
+
+/** Node's lookup: `<dir>/node_modules/<name>` from the package's folder up to the root. */
+function findInstalled(from: string, name: string): string | null {
+  let dir = from;
+  for (;;) {
+    const candidate = path.join(dir, 'node_modules', name);
+    if (existsSync(path.join(candidate, 'package.json'))) return candidate;
+    const up = path.dirname(dir);
+    if (up === dir) return null;
+    dir = up;
+  }
+}
+
+/**
+ * When Director runs as root, strict executors run as an unprivileged user, so the kernel stops them
+ * from signalling Director or reading root-only files even past the permission model. That user must
+ * be able to read the executor and the modules; if it cannot, run as root (the permission model,
+ * clean environment and kill guard still hold) and say why.
+ */
+function unprivilegedUser(user: string, paths: readonly string[], warnings: string[]): { uid?: number; gid?: number } {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return {};
+  const ids = lookupUser(user);
+  const blocked = paths.find((p) => !readableByOthers(p));
+  if (blocked !== undefined) {
+    warnings.push(`strict executors run as root, not as "${user}": ${blocked} is not readable by other users (make the install folder world-readable)`);
+    return {};
+  }
+  return ids;
+}
+
+export function lookupUser(user: string): { uid: number; gid: number } {
+  const numeric = /^(\d+)(?::(\d+))?$/.exec(user);
+  if (numeric) return { uid: Number(numeric[1]), gid: Number(numeric[2] ?? numeric[1]) };
+  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.split(':')[0] === user);
+  const fields = line?.split(':');
+  if (fields === undefined || fields.length < 4) {
+    throw new Error(`DIRECTOR_SCRIPT_USER: no user "${user}" in /etc/passwd. Create it, or give uid:gid numbers.`);
+  }
+  return { uid: Number(fields[2]), gid: Number(fields[3]) };
+}
+
+/** Every ancestor searchable and the path itself readable by "others" (the unprivileged user). */
+function readableByOthers(target: string): boolean {
+  let dir = path.dirname(target);
+  for (;;) {
+    if ((statSync(dir).mode & 0o001) === 0) return false;
+    const up = path.dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  const mode = statSync(target).mode;
+  return (mode & 0o004) !== 0 && (!statSync(target).isDirectory() || (mode & 0o001) !== 0);
+}
