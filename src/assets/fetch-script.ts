@@ -1,0 +1,147 @@
+// Fetches asset text (scripts, sibling JSON) over http(s) or from disk, on every call: bounded in time
+// and size; an ETag lets the server answer 304, but a cached body is never served without asking.
+
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import { fileURLToPath } from 'node:url';
+import { DirectorError } from '../domain/errors.js';
+
+export interface FetchedScript {
+  readonly url: string;
+  readonly text: string;
+  readonly sha256: string;
+}
+
+export type FetchedText = { readonly found: true; readonly text: string } | { readonly found: false; readonly status: number };
+
+export interface TextFetcherOptions {
+  readonly timeoutMs: number;
+  readonly maxBytes: number;
+}
+
+export interface TextFetcher {
+  /** A 404 (or a missing file) is `found: false`; any other failure throws ASSETS_UNREACHABLE. */
+  fetchText(url: string): Promise<FetchedText>;
+  close(): void;
+}
+
+const MAX_REDIRECTS = 3;
+const MAX_CACHED = 500;
+
+interface Cached {
+  readonly etag: string;
+  readonly text: string;
+}
+
+export function createTextFetcher(options: TextFetcherOptions): TextFetcher {
+  const agents = {
+    'http:': new http.Agent({ keepAlive: true, maxFreeSockets: 16 }),
+    'https:': new https.Agent({ keepAlive: true, maxFreeSockets: 16 }),
+  };
+  const cache = new Map<string, Cached>();
+
+  function remember(url: string, etag: string | undefined, text: string): void {
+    cache.delete(url);
+    if (etag === undefined) return;
+    cache.set(url, { etag, text });
+    if (cache.size > MAX_CACHED) cache.delete(cache.keys().next().value as string);
+  }
+
+  function request(url: string, redirects: number, deadline: number): Promise<FetchedText> {
+    const target = new URL(url);
+    const agent = target.protocol === 'https:' ? agents['https:'] : agents['http:'];
+    const client = target.protocol === 'https:' ? https : http;
+    const cached = cache.get(url);
+    return new Promise<FetchedText>((resolve, reject) => {
+      const unreachable = (why: string): void => reject(new DirectorError('ASSETS_UNREACHABLE', `GET ${url} ${why}`, { url }));
+      const req = client.get(target, { agent, headers: cached ? { 'if-none-match': cached.etag } : {} }, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 300 && status < 400 && status !== 304 && res.headers.location !== undefined) {
+          res.resume();
+          if (redirects >= MAX_REDIRECTS) return unreachable(`redirected more than ${MAX_REDIRECTS} times`);
+          const next = new URL(res.headers.location, target).href;
+          if (!/^https?:/.test(next)) return unreachable(`redirected to a non-http URL ${next}`);
+          request(next, redirects + 1, deadline).then(resolve, reject);
+          return;
+        }
+        if (status === 304 && cached !== undefined) {
+          res.resume();
+          return resolve({ found: true, text: cached.text });
+        }
+        if (status === 404 || status === 410) {
+          res.resume();
+          return resolve({ found: false, status });
+        }
+        if (status !== 200) {
+          res.resume();
+          return unreachable(`answered ${status} ${res.statusMessage ?? ''}`.trim());
+        }
+        const declared = Number(res.headers['content-length'] ?? 0);
+        if (declared > options.maxBytes) {
+          req.destroy();
+          return unreachable(`is ${declared} bytes, more than the ${options.maxBytes} allowed (DIRECTOR_SCRIPT_MAX_BYTES)`);
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > options.maxBytes) {
+            req.destroy();
+            unreachable(`is more than the ${options.maxBytes} bytes allowed (DIRECTOR_SCRIPT_MAX_BYTES)`);
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('end', () => {
+          if (size > options.maxBytes) return;
+          const text = Buffer.concat(chunks).toString('utf8');
+          const etag = res.headers.etag;
+          remember(url, typeof etag === 'string' ? etag : undefined, text);
+          resolve({ found: true, text });
+        });
+        res.on('error', (error) => unreachable(`failed while reading: ${error.message}`));
+      });
+      const timer = setTimeout(() => req.destroy(new Error(`timed out after ${options.timeoutMs} ms (DIRECTOR_FETCH_TIMEOUT_MS)`)), Math.max(0, deadline - Date.now()));
+      req.on('close', () => clearTimeout(timer));
+      req.on('error', (error: NodeJS.ErrnoException) => unreachable(`failed: ${error.code ?? error.message}${error.code ? ` (${error.message})` : ''}`));
+    });
+  }
+
+  async function readLocal(url: string): Promise<FetchedText> {
+    const file = fileURLToPath(url);
+    try {
+      const info = await stat(file);
+      if (!info.isFile()) return { found: false, status: 404 };
+      if (info.size > options.maxBytes) {
+        throw new DirectorError('ASSETS_UNREACHABLE', `${file} is ${info.size} bytes, more than the ${options.maxBytes} allowed (DIRECTOR_SCRIPT_MAX_BYTES)`, { url });
+      }
+      return { found: true, text: await readFile(file, 'utf8') };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { found: false, status: 404 };
+      if (error instanceof DirectorError) throw error;
+      throw new DirectorError('ASSETS_UNREACHABLE', `cannot read ${file}: ${(error as Error).message}`, { url });
+    }
+  }
+
+  return {
+    fetchText(url) {
+      if (url.startsWith('file:')) return readLocal(url);
+      if (!/^https?:/i.test(url)) return Promise.reject(new DirectorError('ASSETS_UNREACHABLE', `cannot fetch ${url}: only http(s) and file URLs`, { url }));
+      return request(url, 0, Date.now() + options.timeoutMs);
+    },
+    close() {
+      agents['http:'].destroy();
+      agents['https:'].destroy();
+      cache.clear();
+    },
+  };
+}
+
+/** A script's text and its SHA-256 (recorded with the run, to tell which version ran). */
+export async function fetchScript(url: string, fetcher: TextFetcher): Promise<FetchedScript> {
+  const fetched = await fetcher.fetchText(url);
+  if (!fetched.found) throw new DirectorError('ASSETS_UNREACHABLE', `GET ${url} answered ${fetched.status}: there is no such script`, { url, status: fetched.status });
+  return { url, text: fetched.text, sha256: createHash('sha256').update(fetched.text).digest('hex') };
+}

@@ -1,0 +1,63 @@
+// `X.json` beside script `X.js`: the schedule fields (init, end, interval) a task leaves out.
+
+import { DirectorError, isDirectorError } from '../domain/errors.js';
+import { parseDate, parseInterval } from '../domain/task.js';
+import type { TextFetcher } from './fetch-script.js';
+
+export interface SiblingFields {
+  readonly init?: unknown;
+  readonly end?: unknown;
+  readonly interval?: unknown;
+}
+
+/** The sibling's URL, or null for a script that is not `*.js` (it has no sibling). */
+export function siblingJsonUrl(scriptUrl: string): string | null {
+  const match = /^(.*)\.js(\?.*)?$/i.exec(scriptUrl);
+  return match ? `${match[1]}.json${match[2] ?? ''}` : null;
+}
+
+/**
+ * Null when there is no sibling (404 is not an error). The values are returned as written, for the
+ * task parser to read like request fields, but they are checked here first so that a bad value is
+ * reported against the file it came from.
+ */
+export async function fetchSiblingJson(scriptUrl: string, fetcher: TextFetcher): Promise<SiblingFields | null> {
+  const url = siblingJsonUrl(scriptUrl);
+  if (url === null) return null;
+  const file = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? url);
+  let fetched;
+  try {
+    fetched = await fetcher.fetchText(url);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new DirectorError('ASSETS_UNREACHABLE', `the assets are unreachable, so ${file} (the script's schedule) could not be read: ${reason}`, { url, file });
+  }
+  if (!fetched.found) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fetched.text);
+  } catch (error) {
+    throw new DirectorError('SIBLING_JSON_INVALID', `${file}: not valid JSON (${(error as Error).message})`, { file, url });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new DirectorError('SIBLING_JSON_INVALID', `${file}: must be a JSON object with init, end and/or interval`, { file, url });
+  }
+  const doc = parsed as Record<string, unknown>;
+  const fields: { init?: unknown; end?: unknown; interval?: unknown } = {};
+  check(file, url, 'init', () => parseDate(doc.init, 'init'));
+  check(file, url, 'end', () => parseDate(doc.end, 'end'));
+  check(file, url, 'interval', () => parseInterval(doc.interval, 'interval'));
+  for (const field of ['init', 'end', 'interval'] as const) {
+    if (doc[field] !== undefined && doc[field] !== null && doc[field] !== '') fields[field] = doc[field];
+  }
+  return fields;
+}
+
+function check(file: string, url: string, field: string, parse: () => unknown): void {
+  try {
+    parse();
+  } catch (error) {
+    if (!isDirectorError(error)) throw error;
+    throw new DirectorError('SIBLING_JSON_INVALID', `${file}: ${error.message}`, { file, url, field });
+  }
+}
