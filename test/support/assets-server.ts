@@ -11,6 +11,8 @@ export interface RecordedRequest {
   readonly method: string;
   /** Path and query as received. */
   readonly url: string;
+  /** The path alone. */
+  readonly path: string;
   readonly headers: IncomingHttpHeaders;
   readonly body: string;
 }
@@ -28,6 +30,8 @@ export interface AssetsServer {
   /** Delays the answer for that name (to test fetch timeouts). */
   setDelay(name: string, ms: number): void;
   remove(name: string): void;
+  /** Same as remove (404 from now on). */
+  removeScript(name: string): void;
   /** Every request received, oldest first. */
   readonly requests: readonly RecordedRequest[];
   /** Resolves with the first request (already received or coming) that matches. */
@@ -51,7 +55,8 @@ export async function startAssetsServer(): Promise<AssetsServer> {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const recorded: RecordedRequest = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks).toString() };
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      const recorded: RecordedRequest = { method: req.method ?? 'GET', url: req.url ?? '/', path, headers: req.headers, body: Buffer.concat(chunks).toString() };
       requests.push(recorded);
       for (const waiter of waiters) {
         if (waiter.where(recorded)) {
@@ -59,7 +64,6 @@ export async function startAssetsServer(): Promise<AssetsServer> {
           waiter.resolve(recorded);
         }
       }
-      const path = (req.url ?? '/').split('?')[0] ?? '/';
       if (recorded.method !== 'GET' && recorded.method !== 'HEAD') {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"received":true}');
         return;
@@ -111,6 +115,9 @@ export async function startAssetsServer(): Promise<AssetsServer> {
       entry(name).delayMs = ms;
     },
     remove: (name) => {
+      entries.delete(name);
+    },
+    removeScript: (name) => {
       entries.delete(name);
     },
     requests,
