@@ -114,7 +114,7 @@ function createRequire(init) {
 /** The `process` a strict script sees: harmless facts and the filtered environment, no exit/kill/binding. */
 function createStrictProcess(init, filename) {
   return {
-    env: { ...init.env },
+    env: { ...process.env },
     argv: [process.execPath, filename],
     execArgv: [],
     version: process.version,
