@@ -13,6 +13,9 @@ import { createAssets } from './assets/assets.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { DirectorEvents } from './lib/events.js';
 import { createLogger, type Logger } from './lib/logger.js';
+import { createMetrics } from './lib/metrics.js';
+import { startRunLog } from './lib/run-log.js';
+import { startRunRetention, type RunRetention } from './maintenance/run-retention.js';
 import { createTaskRunner } from './runner/task-runner.js';
 import { createScheduler } from './scheduler/scheduler.js';
 import type { Store } from './store/store.js';
@@ -54,6 +57,9 @@ export async function createDirector(config: Config, options: DirectorOptions = 
   const assets = createAssets({ config });
   const runner = createTaskRunner({ config, store, assets, events, clock, logger: logger.child({ module: 'runner' }) });
   const scheduler = createScheduler({ config, store, runner, events, clock, logger: logger.child({ module: 'scheduler' }) });
+  const metrics = createMetrics({ events, store, runner });
+  const stopRunLog = startRunLog({ events, logger: logger.child({ module: 'runs' }) });
+  let retention: RunRetention | undefined;
   const tasksFolder = config.tasksDir === null ? null : createTasksFolder({
     dir: config.tasksDir, store, scheduler, events, clock, logger: logger.child({ module: 'tasks-folder' }),
   });
@@ -62,7 +68,7 @@ export async function createDirector(config: Config, options: DirectorOptions = 
     if (change === 'ended') tasksFolder?.mirror(id).catch((error: unknown) => logger.error({ err: error, taskId: id }, 'removing the file of an ended task failed'));
   });
   const app = await buildApp({
-    config, store, scheduler, runner, assets, events, logger, clock,
+    config, store, scheduler, runner, assets, events, logger, clock, metrics,
     ...(tasksFolder ? { afterTaskWrite: (id: string) => tasksFolder.mirror(id) } : {}),
   });
 
@@ -73,6 +79,7 @@ export async function createDirector(config: Config, options: DirectorOptions = 
   function startScheduling(): Promise<void> {
     const started = scheduling ?? scheduler.start().then(() => tasksFolder?.start());
     scheduling = started;
+    retention ??= startRunRetention({ store, config, clock, logger: logger.child({ module: 'retention' }), onStoreError: metrics.storeError });
     return started;
   }
 
@@ -88,11 +95,17 @@ export async function createDirector(config: Config, options: DirectorOptions = 
 
   function stop(): Promise<void> {
     const stopped = stopping ?? (async () => {
+      // A trim in flight must end before the store closes; nothing else waits for it.
+      const retentionStopped = retention?.stop();
       const closing = app.close();
       await tasksFolder?.stop();
       await scheduler.stop();
       await runner.close(config.shutdownGraceMs);
       await closing;
+      await retentionStopped;
+      // Unsubscribed only now: runs killed at shutdown are still logged and counted.
+      stopRunLog();
+      metrics.close();
       await store.close();
     })();
     stopping = stopped;

@@ -2,7 +2,7 @@
 
 import { ConfigError, loadConfig } from './config.js';
 import { createDirector } from './director.js';
-import { createLogger } from './lib/logger.js';
+import { createLogger, redactUrlsIn } from './lib/logger.js';
 
 async function main(): Promise<void> {
   let config;
@@ -48,6 +48,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`Director failed to start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  // A driver's error may quote DIRECTOR_DATABASE_URL: its password is masked.
+  process.stderr.write(`Director failed to start: ${redactUrlsIn(error instanceof Error ? error.stack ?? error.message : String(error))}\n`);
   process.exit(1);
 });

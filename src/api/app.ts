@@ -11,6 +11,12 @@ import type { TaskRunner } from '../runner/runner.js';
 import type { Store } from '../store/store.js';
 import { DirectorError } from '../domain/errors.js';
 import { installErrorHandling } from './error-handler.js';
+import type { Metrics } from '../lib/metrics.js';
+import { installAuth } from './auth.js';
+import { installRateLimit } from './rate-limit.js';
+import { installRequestIdEcho, requestId } from './request-id.js';
+import { installHttpMetrics, metricsRoutes } from './routes/metrics.js';
+import { whoamiRoutes } from './routes/whoami.js';
 import { taskRoutes } from './routes/tasks.js';
 import { taskStatusRoutes } from './routes/task-status.js';
 import { taskRunRoutes } from './routes/task-runs.js';
@@ -46,6 +52,8 @@ export interface ApiDeps {
   readonly clock: { now(): number };
   /** Hook for the tasks folder mirror: called after every task write, before the response. */
   readonly afterTaskWrite?: (id: string) => Promise<void>;
+  /** Prometheus metrics: GET /metrics and HTTP request timings; absent in API-only tests. */
+  readonly metrics?: Metrics;
 }
 
 declare module 'fastify' {
@@ -63,7 +71,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     bodyLimit: deps.config.bodyLimitBytes,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
-    requestIdHeader: 'x-request-id',
+    // A sane incoming x-request-id is kept, anything else replaced (see request-id.ts).
+    requestIdHeader: false,
+    genReqId: requestId,
   });
 
   // An empty body is allowed (clients POST /run with a JSON content type and nothing else); bad JSON is a 400.
@@ -89,6 +99,12 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
     optionsSuccessStatus: 204,
   });
+  // After CORS (a 401 still carries its headers), before the routes; rate limit before auth so that
+  // guessing tokens is limited too.
+  installRequestIdEcho(app);
+  if (deps.metrics) installHttpMetrics(app, deps.metrics);
+  installRateLimit(app, deps);
+  installAuth(app, deps);
   await app.register(swagger, {
     openapi: {
       info: { title: 'Director', description: 'Task scheduler of the Governify platform', version: '1' },
@@ -103,6 +119,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await taskRunRoutes(api, deps);
   }, { prefix: '/api/v1/tasks' });
   await healthRoutes(app, deps);
+  await whoamiRoutes(app);
+  if (deps.metrics) await metricsRoutes(app, deps.metrics);
   await commonsRoutes(app, deps);
   return app;
 }

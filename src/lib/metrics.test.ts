@@ -1,0 +1,131 @@
+// Metrics: the exposition text is valid Prometheus format, and each figure moves with what it counts.
+
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { RunRecord } from '../domain/run.js';
+import { DirectorEvents } from './events.js';
+import { createMetrics } from './metrics.js';
+
+/** A strict reading of text format 0.0.4: returns samples by series, throws on any malformed line. */
+export function parsePrometheus(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  const typed = new Map<string, string>();
+  const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:\\.|[^"\\\n])*",?)*\})? (-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|NaN|\+Inf|-Inf))(?: -?\d+)?$/i;
+  for (const [index, line] of text.split('\n').entries()) {
+    if (line === '') continue;
+    const meta = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$/.exec(line);
+    if (meta) {
+      if (meta[1] === 'TYPE') {
+        assert.ok(['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(meta[3]!), `line ${index + 1}: type ${meta[3]}`);
+        assert.ok(!typed.has(meta[2]!), `line ${index + 1}: ${meta[2]} typed twice`);
+        typed.set(meta[2]!, meta[3]!);
+      }
+      continue;
+    }
+    const match = sample.exec(line);
+    assert.ok(match, `line ${index + 1} is not a valid sample: ${JSON.stringify(line)}`);
+    const name = match[1]!;
+    const base = name.replace(/_(bucket|sum|count|total|created)$/, '');
+    assert.ok(typed.has(name) || typed.has(base), `line ${index + 1}: ${name} has no TYPE before it`);
+    samples.set(`${name}${match[2] ?? ''}`, Number(match[3]));
+  }
+  return samples;
+}
+
+function run(overrides: Partial<RunRecord>): RunRecord {
+  return {
+    id: 1, taskId: 't', slot: 1000, attempt: 1, trigger: 'schedule', status: 'succeeded', owner: 'o', createdMs: 1000,
+    startedMs: 1040, finishedMs: 1540, durationMs: 500, latenessMs: 40, result: null, error: null, logs: null,
+    scriptUrl: null, scriptSha256: null, leaseUntilMs: null, ...overrides,
+  };
+}
+
+function setup(countTasks = async () => ({ total: 5, running: 2 })) {
+  const events = new DirectorEvents();
+  const pool = { size: 4, busy: 1, queued: 3 };
+  const metrics = createMetrics({ events, store: { countTasks }, runner: { poolState: () => pool } });
+  return { events, metrics, pool };
+}
+
+describe('metrics', () => {
+  it('exposes valid text format with every Director metric and the process metrics', async () => {
+    const { metrics } = setup();
+    const text = await metrics.text();
+    const samples = parsePrometheus(text);
+    for (const name of [
+      'director_tasks{state="running"}', 'director_tasks{state="stopped"}', 'director_executors', 'director_executors_busy',
+      'director_executor_queue', 'director_script_fetch_failures_total', 'process_cpu_user_seconds_total',
+    ]) assert.ok(samples.has(name), `${name} is exposed`);
+    for (const name of ['director_runs_total', 'director_run_duration_seconds', 'director_slot_lateness_seconds', 'director_slots_skipped_total',
+      'director_slots_missed_total', 'director_runs_lost_total', 'director_script_fetch_duration_seconds', 'director_store_errors_total',
+      'director_http_request_duration_seconds']) assert.match(text, new RegExp(`# TYPE ${name} `));
+    assert.equal(samples.get('director_tasks{state="running"}'), 2);
+    assert.equal(samples.get('director_tasks{state="stopped"}'), 3);
+    assert.equal(samples.get('director_executors'), 4);
+    assert.equal(samples.get('director_executors_busy'), 1);
+    assert.equal(samples.get('director_executor_queue'), 3);
+    assert.match(metrics.contentType, /^text\/plain; version=0\.0\.4/);
+    metrics.close();
+  });
+
+  it('counts finished runs by outcome and trigger, with duration and lateness', async () => {
+    const { events, metrics } = setup();
+    events.emit('run:finished', run({ status: 'succeeded', durationMs: 500, latenessMs: 40 }));
+    events.emit('run:finished', run({ status: 'failed', durationMs: 2000, latenessMs: 3000 }));
+    events.emit('run:finished', run({ status: 'succeeded', trigger: 'manual', slot: null, latenessMs: null }));
+    events.emit('run:finished', run({ status: 'skipped', startedMs: null, durationMs: null, latenessMs: null }));
+    events.emit('run:finished', run({ status: 'lost', durationMs: null }));
+    const s = parsePrometheus(await metrics.text());
+    assert.equal(s.get('director_runs_total{outcome="succeeded",trigger="schedule"}'), 1);
+    assert.equal(s.get('director_runs_total{outcome="failed",trigger="schedule"}'), 1);
+    assert.equal(s.get('director_runs_total{outcome="succeeded",trigger="manual"}'), 1);
+    assert.equal(s.get('director_runs_total{outcome="skipped",trigger="schedule"}'), 1);
+    assert.equal(s.get('director_slots_skipped_total'), 1);
+    assert.equal(s.get('director_runs_lost_total'), 1);
+    assert.equal(s.get('director_run_duration_seconds_count{outcome="succeeded"}'), 2);
+    assert.equal(s.get('director_run_duration_seconds_sum{outcome="failed"}'), 2);
+    // Scheduled runs that started (the lost one did): the manual and the skipped runs are left out.
+    assert.equal(s.get('director_slot_lateness_seconds_count'), 3);
+    assert.equal(s.get('director_slot_lateness_seconds_bucket{le="0.05"}'), 2);
+    assert.equal(s.get('director_slot_lateness_seconds_bucket{le="+Inf"}'), 3);
+    metrics.close();
+    events.emit('run:finished', run({}));
+    assert.equal(parsePrometheus(await metrics.text()).get('director_runs_total{outcome="succeeded",trigger="schedule"}'), 1, 'close unsubscribes');
+  });
+
+  it('records fetches, store errors, missed slots and HTTP requests through its functions', async () => {
+    const { metrics } = setup();
+    metrics.observeFetch(0.02, true);
+    metrics.observeFetch(1.5, false);
+    metrics.storeError('finishRun');
+    metrics.slotsMissed(7);
+    metrics.observeRequest('/api/v1/tasks/:id', 'GET', 200, 0.003);
+    metrics.observeRequest('(unmatched)', 'PROPFIND', 404, 0.001);
+    const s = parsePrometheus(await metrics.text());
+    assert.equal(s.get('director_script_fetch_duration_seconds_count{result="ok"}'), 1);
+    assert.equal(s.get('director_script_fetch_duration_seconds_count{result="failed"}'), 1);
+    assert.equal(s.get('director_script_fetch_failures_total'), 1);
+    assert.equal(s.get('director_store_errors_total{operation="finishRun"}'), 1);
+    assert.equal(s.get('director_slots_missed_total'), 7);
+    assert.equal(s.get('director_http_request_duration_seconds_count{route="/api/v1/tasks/:id",method="GET",status="200"}'), 1);
+    assert.equal(s.get('director_http_request_duration_seconds_count{route="(unmatched)",method="OTHER",status="404"}'), 1);
+    metrics.close();
+  });
+
+  it('still answers a scrape when the store fails, counting the error', async () => {
+    const { metrics } = setup(async () => { throw new Error('store down'); });
+    const s = parsePrometheus(await metrics.text());
+    assert.equal(s.get('director_store_errors_total{operation="countTasks"}'), 1);
+    metrics.close();
+  });
+
+  it('keeps two Directors in one process apart', async () => {
+    const a = setup();
+    const b = setup();
+    a.events.emit('run:finished', run({}));
+    assert.equal(parsePrometheus(await a.metrics.text()).get('director_runs_total{outcome="succeeded",trigger="schedule"}'), 1);
+    assert.equal(parsePrometheus(await b.metrics.text()).get('director_runs_total{outcome="succeeded",trigger="schedule"}'), undefined);
+    a.metrics.close();
+    b.metrics.close();
+  });
+});
