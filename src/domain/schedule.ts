@@ -58,3 +58,20 @@ export function countSlotsBetween(spec: SlotSpec, fromMs: number, toMs: number):
 export function hasEnded(spec: SlotSpec, atMs: number): boolean {
   return spec.endMs !== null && atMs >= spec.endMs;
 }
+
+/** True when `ms` is one of the task's slots (on the grid and inside [init, end)). */
+export function isSlot(spec: SlotSpec, ms: number): boolean {
+  const { initMs, endMs, intervalMs } = spec;
+  if (intervalMs === null || intervalMs <= 0 || ms < initMs) return false;
+  if (endMs !== null && ms >= endMs) return false;
+  return (ms - initMs) % intervalMs === 0;
+}
+
+/** The newest `limit` slots in the half-open range (fromMs, toMs], oldest first. */
+export function latestSlotsBetween(spec: SlotSpec, fromMs: number, toMs: number, limit: number): number[] {
+  const last = slotAtOrBefore(spec, toMs);
+  if (last === undefined || last <= fromMs || spec.intervalMs === null || limit <= 0) return [];
+  const slots: number[] = [];
+  for (let slot = last; slot > fromMs && slot >= spec.initMs && slots.length < limit; slot -= spec.intervalMs) slots.push(slot);
+  return slots.reverse();
+}

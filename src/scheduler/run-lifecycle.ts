@@ -1,0 +1,140 @@
+// A claimed run from dispatch to its end: retries with backoff, queued slots, cancelling what won't run.
+
+import type { RunRecord } from '../domain/run.js';
+import type { TaskPlan, WaitingSlot } from './task-plan.js';
+import { isCurrent, iso, type SchedulerContext } from './scheduler-context.js';
+import type { SkipRecorder } from './skip-recorder.js';
+import { retryDelayMs, shouldRetry } from './retries.js';
+
+export function createRunLifecycle(ctx: SchedulerContext, skips: SkipRecorder) {
+  const { store, runner, clock, config, logger } = ctx;
+  const owner = config.instanceId;
+
+  /** Ends a claimed run that must not start; its slot stays claimed, so no replica runs it. */
+  function cancelRun(run: RunRecord, reason: string): void {
+    const error = { stage: 'executor' as const, name: 'Skipped', message: reason };
+    ctx.track(store.abandonRun(run.id, 'skipped', error, clock.now()), `recording run ${run.id} as skipped`);
+  }
+
+  /** Hands a claimed run to the runner. The caller has counted it in `plan.active` already. */
+  function startRun(plan: TaskPlan, run: RunRecord): void {
+    plan.knownIdle = true;
+    // Not awaited: runs of different tasks are independent, and a slow one must not delay the next.
+    runner.runClaimed(plan.task, run).then(
+      (finished) => onFinished(plan, finished),
+      (error: unknown) => {
+        // runClaimed records script failures itself; a rejection means the runner could not take it.
+        logger.error({ err: error, taskId: run.taskId, runId: run.id }, 'the runner rejected a claimed run; recording it as failed');
+        const failure = { stage: 'executor' as const, name: 'RunnerError', message: error instanceof Error ? error.message : String(error) };
+        ctx.track(store.abandonRun(run.id, 'failed', failure, clock.now()).then((ended) => onFinished(plan, ended ?? run)), 'recording a runner failure');
+      },
+    );
+  }
+
+  function onFinished(plan: TaskPlan, run: RunRecord): void {
+    plan.active -= 1;
+    if (!isCurrent(ctx, plan)) return;
+    retryOrNot(plan, run);
+    drain(plan);
+  }
+
+  function retryOrNot(plan: TaskPlan, run: RunRecord): void {
+    const policy = plan.task.settings.retries;
+    if (!shouldRetry(policy, run) || run.slot === null) return;
+    const slot = run.slot;
+    const attempt = run.attempt + 1;
+    if (plan.task.settings.overlap !== 'allow') {
+      // A retry never runs against the overlap policy: once a later slot has come, that slot wins.
+      const later = plan.waiting.length > 0 || (plan.lastHandled !== undefined && plan.lastHandled > slot);
+      if (later) {
+        skips.record({ taskId: plan.task.id, slot, attempt, reason: 'retry dropped: the next slot has already come' });
+        return;
+      }
+    }
+    if (plan.retry) dropRetry(plan, `retry dropped: slot ${iso(slot)} failed later and is retried instead`);
+    const delay = retryDelayMs(policy, run.attempt);
+    const timer = clock.setTimer(() => ctx.track(fireRetry(plan, slot, attempt), 'starting a retry'), delay);
+    plan.retry = { slot, attempt, timer };
+    logger.info({ taskId: plan.task.id, slot, attempt, delayMs: delay, outcome: run.status }, `run failed; retrying in ${delay} ms`);
+  }
+
+  async function fireRetry(plan: TaskPlan, slot: number, attempt: number): Promise<void> {
+    plan.retry = undefined;
+    if (!isCurrent(ctx, plan)) return;
+    plan.active += 1;
+    const run = await store.insertRun({ taskId: plan.task.id, slot, attempt, trigger: 'schedule', owner, nowMs: clock.now(), leaseMs: config.leaseMs });
+    if (run === undefined) {
+      // Another replica inserted this attempt first (it saw the same failure): it runs it.
+      plan.active -= 1;
+      drain(plan);
+      return;
+    }
+    if (!isCurrent(ctx, plan)) {
+      plan.active -= 1;
+      cancelRun(run, 'retry not started: the task was stopped, deleted or changed');
+      return;
+    }
+    startRun(plan, run);
+  }
+
+  /** Cancels a pending retry and records its attempt as skipped. */
+  function dropRetry(plan: TaskPlan, reason: string): void {
+    const retry = plan.retry;
+    if (!retry) return;
+    retry.timer.cancel();
+    plan.retry = undefined;
+    skips.record({ taskId: plan.task.id, slot: retry.slot, attempt: retry.attempt, reason });
+  }
+
+  /** Starts the next waiting slot once the task is idle; ends the task when its end passed meanwhile. */
+  function drain(plan: TaskPlan): void {
+    if (!isCurrent(ctx, plan) || plan.active > 0 || plan.retry) return;
+    const next: WaitingSlot | undefined = plan.waiting[0];
+    if (next === undefined) {
+      if (plan.ending) ctx.endWhenDrained(plan);
+      return;
+    }
+    if (next.claiming) return; // its claim's answer calls drain again
+    plan.waiting.shift();
+    plan.active += 1;
+    if (next.run !== null) {
+      startRun(plan, next.run);
+      return;
+    }
+    ctx.track(claimWaiting(plan, next.slot), 'claiming a catch-up slot');
+  }
+
+  async function claimWaiting(plan: TaskPlan, slot: number): Promise<void> {
+    const [run] = await store.claimSlots([{ taskId: plan.task.id, slot, owner, nowMs: clock.now(), leaseMs: config.leaseMs }]);
+    if (run !== undefined) ctx.events.emit('slot:claimed', { taskId: run.taskId, slot, runId: run.id });
+    if (run !== undefined && isCurrent(ctx, plan)) {
+      startRun(plan, run);
+      return;
+    }
+    plan.active -= 1;
+    if (run === undefined) plan.knownIdle = false;
+    else cancelRun(run, 'catch-up slot not started: the task was stopped, deleted or changed');
+    drain(plan);
+  }
+
+  /** Drops what waits: claimed slots are recorded as skipped, unclaimed catch-up slots count as missed. */
+  function cancelWaiting(plan: TaskPlan, reason: string): void {
+    for (const waiting of plan.waiting) {
+      if (waiting.run !== null) cancelRun(waiting.run, reason);
+      else if (!waiting.claiming) plan.missed += 1;
+      // A slot still being claimed is cancelled when its claim answers and finds the plan retired.
+    }
+    plan.waiting = [];
+  }
+
+  /** A run of ours (or another replica's) was declared lost: retry it like a failure when the task says so. */
+  function onLost(run: RunRecord): void {
+    const plan = ctx.plans.get(run.taskId);
+    if (plan === undefined || !isCurrent(ctx, plan) || plan.retry) return;
+    retryOrNot(plan, run);
+  }
+
+  return { startRun, cancelRun, drain, dropRetry, cancelWaiting, onLost };
+}
+
+export type RunLifecycle = ReturnType<typeof createRunLifecycle>;

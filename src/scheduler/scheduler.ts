@@ -1,0 +1,271 @@
+// The scheduler: one timer for the earliest due instant of all running tasks; claims and dispatches slots.
+
+import { upcomingSlots } from '../domain/schedule.js';
+import type { Task } from '../domain/task.js';
+import type { TimerHandle } from '../lib/clock.js';
+import { missedReason, planCatchUp } from './catch-up.js';
+import { createDispatcher, type DueSlots } from './dispatcher.js';
+import { createEndOfTask } from './end-of-task.js';
+import { createRunLifecycle } from './run-lifecycle.js';
+import type { SchedulerContext, SchedulerDeps } from './scheduler-context.js';
+import { createSkipRecorder } from './skip-recorder.js';
+import { SlotHeap, type DueEntry } from './slot-heap.js';
+import { planStartUp } from './start-up.js';
+import { isSchedulable, newPlan, planEntry, replanAfter, type TaskPlan } from './task-plan.js';
+
+export type { SchedulerDeps } from './scheduler-context.js';
+
+export interface TaskScheduleStats {
+  /** Slots not run because they were overdue (downtime, late wake-ups), counted since start. */
+  readonly missedSlots: number;
+  /** Slots waiting behind a running one (overlap "queue", catch-up "all"). */
+  readonly waitingSlots: number;
+  /** Runs of the task this process has going (or is claiming). */
+  readonly activeRuns: number;
+  readonly retryPending: boolean;
+}
+
+export interface Scheduler {
+  /** Plans every running task from the store, catches up what was missed, arms the timer. Idempotent. */
+  start(): Promise<void>;
+  /** Stops claiming: timer, retries and waiting slots are dropped; running scripts are the runner's. Idempotent. */
+  stop(): Promise<void>;
+  /** Re-reads a task after a write and re-plans it; once resolved, no stale slot of it starts. */
+  taskChanged(id: string): Promise<void>;
+  /** The next slot this scheduler will run for the task; undefined when it is not planned. */
+  nextExecution(taskId: string): number | undefined;
+  /** The next `count` slots of a task: as planned when it is running here, as they would be otherwise. */
+  previewSlots(task: Task, count: number): number[];
+  stats(taskId: string): TaskScheduleStats | undefined;
+  isRunning(): boolean;
+}
+
+type State = 'stopped' | 'starting' | 'running' | 'stopping';
+
+export function createScheduler(deps: SchedulerDeps): Scheduler {
+  const { store, clock, config, logger, events } = deps;
+  const plans = new Map<string, TaskPlan>();
+  const heap = new SlotHeap();
+  const inflight = new Set<Promise<void>>();
+  /** Newest change per task id: a re-read that a later change overtook is not applied. */
+  const changes = new Map<string, number>();
+  /** The last handled slot of tasks that are not planned (stopped): a restart of them never repeats one. */
+  const handledBefore = new Map<string, number>();
+  let state: State = 'stopped';
+  let timer: TimerHandle | undefined;
+  let armedAt: number | undefined;
+  let starting: Promise<void> | undefined;
+  let stopping: Promise<void> | undefined;
+  let offLost: (() => void) | undefined;
+
+  function track(work: Promise<unknown>, what: string): void {
+    const tracked: Promise<void> = work.then(
+      () => undefined,
+      (error: unknown) => logger.error({ err: error }, `${what} failed`),
+    ).finally(() => inflight.delete(tracked));
+    inflight.add(tracked);
+  }
+
+  const ctx: SchedulerContext = {
+    ...deps,
+    plans,
+    isActive: () => state === 'running',
+    track,
+    endWhenDrained: (plan) => ends.endWhenDrained(plan),
+  };
+  const skips = createSkipRecorder(ctx);
+  const runs = createRunLifecycle(ctx, skips);
+  const dispatcher = createDispatcher(ctx, skips, runs);
+  const ends = createEndOfTask(ctx, { retire, replan: (id, task) => { apply(id, task, undefined); arm(); } });
+
+  function arm(): void {
+    if (state !== 'running') return;
+    const top = heap.peek();
+    if (top !== undefined && timer !== undefined && armedAt === top.at) return;
+    timer?.cancel();
+    timer = undefined;
+    armedAt = undefined;
+    if (top === undefined) return;
+    armedAt = top.at;
+    timer = clock.setTimer(wake, Math.max(0, top.at - clock.now()));
+  }
+
+  /** Takes every due entry at once: 10,000 tasks sharing a slot become one claim batch. */
+  function wake(): void {
+    timer = undefined;
+    armedAt = undefined;
+    if (state !== 'running') return;
+    const now = clock.now();
+    const due: DueSlots[] = [];
+    const ending: TaskPlan[] = [];
+    for (const entry of heap.popDue(now)) {
+      const plan = plans.get(entry.taskId);
+      if (plan === undefined) continue;
+      if (entry.kind === 'end') ending.push(plan);
+      else due.push({ plan, slots: takeDue(plan, entry.at, now) });
+    }
+    arm();
+    if (due.length > 0) dispatcher.handle(due);
+    for (const plan of ending) track(ends.endTask(plan), `ending task ${plan.task.id}`);
+  }
+
+  /**
+   * The next slot is computed from the slot just handled, not from now(): a clock that lags or
+   * jumps back would otherwise land on the same slot again. A wake-up later than one interval
+   * (blocked loop, suspend, clock stepped forward) applies the task's catch-up policy.
+   */
+  function takeDue(plan: TaskPlan, slot: number, now: number): number[] {
+    const { task } = plan;
+    const caught = planCatchUp({ spec: task, policy: task.settings.catchUp, handledMs: slot - 1, overdueUntilMs: now, max: config.catchUpMax, cause: 'late' });
+    plan.lastHandled = Math.max(plan.lastHandled ?? Number.NEGATIVE_INFINITY, caught.resumeAfterMs);
+    if (caught.missedLatest !== undefined) {
+      plan.missed += caught.missed;
+      logger.warn({ taskId: task.id, missed: caught.missed, lateMs: now - slot }, 'woke late: missed slots are recorded as skipped');
+      skips.record({ taskId: task.id, slot: caught.missedLatest, attempt: 1, reason: missedReason(caught.missed, 'late', now - slot) });
+    }
+    const next = planEntry(task, plan.lastHandled, now);
+    if (next !== undefined) heap.set(next);
+    return [...caught.run];
+  }
+
+  function retire(plan: TaskPlan, reason: string): void {
+    const id = plan.task.id;
+    if (plans.get(id) === plan) {
+      plans.delete(id);
+      heap.delete(id);
+    }
+    if (plan.lastHandled !== undefined) handledBefore.set(id, plan.lastHandled);
+    runs.dropRetry(plan, `retry dropped: the task was ${reason}`);
+    runs.cancelWaiting(plan, `not started: the task was ${reason}`);
+  }
+
+  function apply(id: string, task: Task | undefined, previous: DueEntry | undefined): void {
+    let plan = plans.get(id);
+    if (task === undefined || !isSchedulable(task)) {
+      if (plan !== undefined) retire(plan, task === undefined ? 'deleted' : task.running ? 'made on-demand' : 'stopped');
+      return;
+    }
+    if (plan !== undefined && plan.ending) {
+      retire(plan, 'replaced');
+      plan = undefined;
+    }
+    if (plan === undefined) {
+      plan = newPlan(task, handledBefore.get(id));
+      handledBefore.delete(id);
+      plans.set(id, plan);
+    } else {
+      plan.task = task;
+    }
+    const now = clock.now();
+    const entry = planEntry(task, replanAfter({ task, nowMs: now, lastHandled: plan.lastHandled, previous }), now);
+    if (entry === undefined) heap.delete(id);
+    else heap.set(entry);
+  }
+
+  async function taskChanged(id: string): Promise<void> {
+    if (starting !== undefined) await starting;
+    if (state !== 'running') return;
+    const token = (changes.get(id) ?? 0) + 1;
+    changes.set(id, token);
+    // Unplanned at once: from here on no wake-up takes a slot of this task until its new state is read.
+    const previous = heap.get(id);
+    heap.delete(id);
+    let task: Task | undefined;
+    try {
+      task = await store.getTask(id);
+    } catch (error) {
+      if (changes.get(id) === token && previous !== undefined && plans.has(id)) heap.set(previous);
+      if (changes.get(id) === token) changes.delete(id);
+      arm();
+      throw error;
+    }
+    if (changes.get(id) !== token || state !== 'running') return; // a later change re-plans it
+    changes.delete(id);
+    apply(id, task, previous);
+    arm();
+  }
+
+  async function load(): Promise<void> {
+    const started = performance.now();
+    const [tasks, latest] = await Promise.all([store.listTasks(), store.latestSlots()]);
+    const now = clock.now();
+    const plan = planStartUp({ tasks, latest, nowMs: now, catchUpMax: config.catchUpMax });
+    for (const [id, slot] of latest) handledBefore.set(id, slot);
+    for (const taskPlan of plan.plans) {
+      plans.set(taskPlan.task.id, taskPlan);
+      handledBefore.delete(taskPlan.task.id);
+    }
+    heap.build(plan.entries);
+    state = 'running';
+    offLost = events.on('run:finished', (run) => {
+      if (run.status === 'lost') runs.onLost(run);
+    });
+    arm();
+    if (plan.due.length > 0) dispatcher.handle(plan.due);
+    for (const missed of plan.missed) skips.record(missed);
+    const ms = Math.round(performance.now() - started);
+    logger.info({ tasks: tasks.length, planned: plans.size, catchingUp: plan.due.length, missed: plan.missed.length, ms }, `scheduler started: ${plans.size} running tasks planned in ${ms} ms`);
+  }
+
+  async function start(): Promise<void> {
+    if (stopping !== undefined) await stopping;
+    if (state === 'running') return;
+    starting ??= (async () => {
+      state = 'starting';
+      try {
+        await load();
+      } catch (error) {
+        state = 'stopped';
+        plans.clear();
+        throw error;
+      }
+    })().finally(() => {
+      starting = undefined;
+    });
+    return starting;
+  }
+
+  async function stop(): Promise<void> {
+    if (starting !== undefined) await starting.catch(() => undefined);
+    if (state === 'stopped') return;
+    stopping ??= (async () => {
+      state = 'stopping';
+      timer?.cancel();
+      timer = undefined;
+      armedAt = undefined;
+      offLost?.();
+      for (const plan of plans.values()) {
+        runs.dropRetry(plan, 'retry dropped: Director stopped');
+        runs.cancelWaiting(plan, 'not started: Director stopped');
+      }
+      plans.clear();
+      heap.build([]);
+      changes.clear();
+      while (inflight.size > 0) await Promise.all(inflight);
+      state = 'stopped';
+      logger.info('scheduler stopped: no more slots are claimed');
+    })().finally(() => {
+      stopping = undefined;
+    });
+    return stopping;
+  }
+
+  function nextExecution(taskId: string): number | undefined {
+    const entry = heap.get(taskId);
+    return entry?.kind === 'slot' ? entry.at : undefined;
+  }
+
+  function previewSlots(task: Task, count: number): number[] {
+    const entry = plans.has(task.id) ? heap.get(task.id) : undefined;
+    if (entry?.kind === 'slot') return [entry.at, ...upcomingSlots(task, entry.at, count - 1)].slice(0, Math.max(0, count));
+    return upcomingSlots(task, Math.max(clock.now(), handledBefore.get(task.id) ?? Number.NEGATIVE_INFINITY), count);
+  }
+
+  function stats(taskId: string): TaskScheduleStats | undefined {
+    const plan = plans.get(taskId);
+    if (plan === undefined) return undefined;
+    return { missedSlots: plan.missed, waitingSlots: plan.waiting.length, activeRuns: plan.active, retryPending: plan.retry !== undefined };
+  }
+
+  return { start, stop, taskChanged, nextExecution, previewSlots, stats, isRunning: () => state === 'running' };
+}
