@@ -68,8 +68,12 @@ export interface Store {
   insertRun(run: NewRun): Promise<RunRecord | undefined>;
   /** Writes how a running run ended. Undefined when the run is unknown or no longer running. */
   finishRun(runId: number, report: RunReport): Promise<RunRecord | undefined>;
-  /** Ends a running run without a report: lost (owner died) or killed at shutdown. */
-  abandonRun(runId: number, outcome: Extract<RunOutcome, 'lost' | 'failed'>, error: RunError, nowMs: number): Promise<RunRecord | undefined>;
+  /**
+   * Ends a running run without a report: lost (owner died), failed (killed at shutdown), or skipped
+   * (claimed but never started: its task was stopped, deleted or rescheduled meanwhile; `error.message`
+   * says why).
+   */
+  abandonRun(runId: number, outcome: Extract<RunOutcome, 'lost' | 'failed' | 'skipped'>, error: RunError, nowMs: number): Promise<RunRecord | undefined>;
   /** Extends the lease of every running run of `owner`; returns how many were renewed. */
   renewLeases(owner: string, untilMs: number): Promise<number>;
   /** Marks running runs whose lease expired before `nowMs` as lost and returns them. */
