@@ -45,9 +45,10 @@ export function describeRunCases(ctx: ContractContext): void {
     it('concurrent claims of one slot from two owners give exactly one winner', async () => {
       const id = uniqueId('race');
       const slots = Array.from({ length: 40 }, (_, k) => T0 + k * MINUTE);
+      // Opposite orders too: overlapping batches must wait for each other, never deadlock.
       const [a, b] = await Promise.all([
         ctx.store().claimSlots(slots.map((s) => claim(id, s, 'owner-a'))),
-        ctx.store().claimSlots(slots.map((s) => claim(id, s, 'owner-b'))),
+        ctx.store().claimSlots([...slots].reverse().map((s) => claim(id, s, 'owner-b'))),
       ]);
       assert.equal(a.length + b.length, slots.length);
       const winners = new Set([...a, ...b].map((r) => r.slot));

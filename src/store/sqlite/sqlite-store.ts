@@ -37,9 +37,18 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
 }
 
 function configure(db: Database.Database, options: SqliteStoreOptions): void {
-  // busy_timeout first: switching a new file to WAL takes a lock that a second process opening the same
-  // file at the same instant may hold, and the switch then waits instead of failing.
-  db.pragma('journal_mode = WAL');
+  // When several processes open a new file at once, the switch to WAL (or the WAL recovery of another
+  // opener) can answer SQLITE_BUSY without going through busy_timeout, so it is retried here, as long.
+  const deadline = Date.now() + (options.busyTimeoutMs ?? 5000);
+  for (;;) {
+    try {
+      db.pragma('journal_mode = WAL');
+      break;
+    } catch (error) {
+      if ((error as { code?: string }).code?.startsWith('SQLITE_BUSY') !== true || Date.now() > deadline) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+  }
   db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
   // Runs must outlive their task (history after delete), so no foreign keys.
   db.pragma('foreign_keys = OFF');

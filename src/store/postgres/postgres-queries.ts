@@ -1,0 +1,85 @@
+// The PostgreSQL store's SQL. Names match the SQLite store's queries; values are always parameters.
+
+const RUN_COLUMNS = `id, task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, finished_ms,
+  duration_ms, lateness_ms, result, error, logs, script_url, script_sha256, lease_until_ms`;
+const TASK_COLUMNS = 'id, doc, running, init_ms, end_ms, interval_ms, created_ms, updated_ms';
+
+/** Tasks in creation order; each filter is a bound (field, value) pair, and a NULL limit means all. */
+export function listTasksSql(filters: number): string {
+  // jsonb `->` takes the field name as a value, so no JSON path is built from user text; comparing
+  // with to_jsonb(text) matches string members only, never a number or boolean that prints the same.
+  const where = Array.from({ length: filters }, (_, i) => `(doc::jsonb -> $${2 * i + 1}::text) = to_jsonb($${2 * i + 2}::text)`);
+  const limit = 2 * filters + 1;
+  return `SELECT ${TASK_COLUMNS} FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    ORDER BY seq LIMIT $${limit}::bigint OFFSET $${limit + 1}::bigint`;
+}
+
+export const sql = {
+  // xmax is 0 only on a freshly inserted row version: it tells an insert from an update in one statement.
+  putTask: `
+    INSERT INTO tasks (id, doc, running, init_ms, end_ms, interval_ms, created_ms, updated_ms)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, running = EXCLUDED.running, init_ms = EXCLUDED.init_ms,
+      end_ms = EXCLUDED.end_ms, interval_ms = EXCLUDED.interval_ms, created_ms = EXCLUDED.created_ms, updated_ms = EXCLUDED.updated_ms
+    RETURNING (xmax = 0) AS created`,
+  getTask: `SELECT ${TASK_COLUMNS} FROM tasks WHERE id = $1`,
+  countTasks: 'SELECT count(*) AS total, count(*) FILTER (WHERE running) AS running FROM tasks',
+  deleteTask: 'DELETE FROM tasks WHERE id = $1',
+  deleteEndedTask: 'DELETE FROM tasks WHERE id = $1 AND running AND end_ms IS NOT NULL AND end_ms <= $2',
+
+  // One round trip for the whole batch. ORDER BY makes every replica insert in the same key order, so
+  // two batches that overlap wait for each other instead of deadlocking.
+  claimSlots: `
+    INSERT INTO runs (task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, lateness_ms, lease_until_ms)
+    SELECT c.task_id, c.slot_ms, 1, 'schedule', 'running', c.owner, c.now_ms, c.now_ms, c.now_ms - c.slot_ms, c.now_ms + c.lease_ms
+    FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[]) AS c(task_id, slot_ms, owner, now_ms, lease_ms)
+    ORDER BY c.task_id, c.slot_ms
+    ON CONFLICT (task_id, slot_ms, attempt) DO NOTHING
+    RETURNING ${RUN_COLUMNS}`,
+  insertRun: `
+    INSERT INTO runs (task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, finished_ms, lateness_ms, logs, lease_until_ms)
+    VALUES ($1, $2::bigint, $3, $4, $5, $6, $7, $8::bigint, $9::bigint, $8::bigint - $2::bigint, $10, $11::bigint)
+    ON CONFLICT (task_id, slot_ms, attempt) DO NOTHING
+    RETURNING ${RUN_COLUMNS}`,
+  finishRun: `
+    UPDATE runs SET status = $2, result = $3, error = $4, logs = $5, started_ms = $6, finished_ms = $7,
+      duration_ms = $7::bigint - $6::bigint, lateness_ms = $6::bigint - slot_ms,
+      script_url = $8, script_sha256 = $9, lease_until_ms = NULL
+    WHERE id = $1 AND status = 'running'
+    RETURNING ${RUN_COLUMNS}`,
+  abandonRun: `
+    UPDATE runs SET status = $2, error = $3, finished_ms = $4, duration_ms = $4::bigint - started_ms, lease_until_ms = NULL
+    WHERE id = $1 AND status = 'running'
+    RETURNING ${RUN_COLUMNS}`,
+  renewLeases: `UPDATE runs SET lease_until_ms = $2 WHERE status = 'running' AND owner = $1`,
+  expireLeases: `
+    UPDATE runs SET status = 'lost', error = $2, finished_ms = $1, duration_ms = $1::bigint - started_ms, lease_until_ms = NULL
+    WHERE status = 'running' AND lease_until_ms < $1
+    RETURNING ${RUN_COLUMNS}`,
+
+  latestSlots: 'SELECT task_id, max(slot_ms) AS slot_ms FROM runs WHERE slot_ms IS NOT NULL GROUP BY task_id',
+  runningRuns: `SELECT ${RUN_COLUMNS} FROM runs WHERE task_id = $1 AND status = 'running' ORDER BY id`,
+  // Ranks count finished runs only: a running run is never dropped and does not push a finished one out.
+  trimRuns: `
+    DELETE FROM runs WHERE status <> 'running' AND (
+      ($2::bigint IS NOT NULL AND finished_ms < $2::bigint)
+      OR ($1::int > 0 AND id IN (
+        SELECT id FROM (
+          SELECT id, row_number() OVER (PARTITION BY task_id ORDER BY id DESC) AS rank FROM runs WHERE status <> 'running'
+        ) ranked WHERE rank > $1::int)))`,
+
+  getRun: `SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1`,
+  listRuns: `SELECT ${RUN_COLUMNS} FROM runs WHERE task_id = $1 ORDER BY id DESC LIMIT $2::bigint OFFSET $3::bigint`,
+  // One statement, so counts, streak and last run come from one snapshot in one round trip; the last
+  // finished run's columns ride along (all NULL when the task has none).
+  runStats: `
+    SELECT
+      (SELECT COALESCE(json_object_agg(status, n), '{}') FROM (SELECT status, count(*) AS n FROM runs WHERE task_id = $1 GROUP BY status) c) AS counts,
+      (SELECT count(*) FROM runs WHERE task_id = $1 AND status IN ('failed', 'timed_out')
+        AND id > COALESCE((SELECT max(id) FROM runs WHERE task_id = $1 AND status = 'succeeded'), 0)) AS failures,
+      last.*
+    FROM (SELECT 1) AS one
+    LEFT JOIN LATERAL (
+      SELECT ${RUN_COLUMNS} FROM runs WHERE task_id = $1 AND status <> 'running' ORDER BY id DESC LIMIT 1
+    ) AS last ON true`,
+} as const;

@@ -1,0 +1,122 @@
+// PostgreSQL store: the shared contract in a schema of its own, plus replicas racing on migrations.
+// Needs PostgreSQL (CI starts it); DIRECTOR_TEST_DATABASE_URL overrides the local default.
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { redactUrl } from '../../lib/logger.js';
+import { describeStoreContract } from '../store.contract.js';
+import { migratePostgres, postgresMigrations } from './migrations.js';
+import { openPostgresStore } from './postgres-store.js';
+
+const url = process.env.DIRECTOR_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const schemaPrefix = `director_test_${process.pid}_${randomBytes(3).toString('hex')}`;
+const schemas: string[] = [];
+function freshSchema(label: string): string {
+  const schema = `${schemaPrefix}_${label}`;
+  schemas.push(schema);
+  return schema;
+}
+
+async function admin<T>(body: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    return await body(client);
+  } finally {
+    await client.end();
+  }
+}
+
+before(async () => {
+  // Fail loudly, never skip: a missing database must not look like a passing suite.
+  try {
+    await admin((client) => client.query('SELECT 1'));
+  } catch (error) {
+    throw new Error(
+      `PostgreSQL is not reachable at ${redactUrl(url)} (${(error as Error).message}). ` +
+        'Start it (CI: .ci/run does) or point DIRECTOR_TEST_DATABASE_URL at one; these tests do not skip.',
+    );
+  }
+});
+
+after(async () => {
+  await admin(async (client) => {
+    for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${client.escapeIdentifier(schema)} CASCADE`);
+  });
+});
+
+const contractSchema = freshSchema('contract');
+describeStoreContract('postgres', () => openPostgresStore({ url, schema: contractSchema }));
+
+describe('PostgreSQL store', () => {
+  it('two stores racing on migrations of an empty schema both open successfully and migrations ran once', async () => {
+    const schema = freshSchema('race');
+    const stores = await Promise.all([1, 2, 3].map(() => openPostgresStore({ url, schema, maxConnections: 2 })));
+    try {
+      const rows = await admin(async (client) => (await client.query<{ version: number }>(`SELECT version FROM ${client.escapeIdentifier(schema)}.schema_migrations ORDER BY version`)).rows);
+      assert.deepEqual(rows.map((r) => r.version), postgresMigrations.map((m) => m.version));
+      for (const store of stores) assert.deepEqual(await store.countTasks(), { total: 0, running: 0 });
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  it('two stores on one schema never both claim a slot', async () => {
+    const schema = freshSchema('claims');
+    const [a, b] = await Promise.all([openPostgresStore({ url, schema }), openPostgresStore({ url, schema })]);
+    assert.ok(a && b);
+    try {
+      const slots = Array.from({ length: 300 }, (_, k) => k * 1000);
+      const claims = (owner: string, order: number[]) => order.map((slot) => ({ taskId: 'race', slot, owner, nowMs: 1, leaseMs: 1000 }));
+      // Overlapping batches in opposite key orders: the store must neither double-claim nor deadlock.
+      const results = await Promise.all([
+        ...[0, 1, 2].map((i) => a.claimSlots(claims('a', slots.slice(i * 100, i * 100 + 150)))),
+        ...[0, 1, 2].map((i) => b.claimSlots(claims('b', [...slots].reverse().slice(i * 100, i * 100 + 150)))),
+      ]);
+      const won = results.flat().map((r) => r.slot);
+      assert.equal(won.length, slots.length);
+      assert.equal(new Set(won).size, slots.length);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('keeps tables in its own schema, away from the default search_path', async () => {
+    const schema = freshSchema('isolated');
+    const store = await openPostgresStore({ url, schema });
+    await store.close();
+    const found = await admin(async (client) =>
+      (await client.query<{ schemaname: string }>("SELECT schemaname FROM pg_tables WHERE tablename = 'tasks' AND schemaname = $1", [schema])).rows);
+    assert.equal(found.length, 1);
+  });
+
+  it('a failing migration names itself and what to do, and leaves nothing of it applied', async () => {
+    const schema = freshSchema('broken');
+    const pool = new pg.Pool({ connectionString: url, max: 1, options: `-c search_path=${schema}` });
+    try {
+      const broken = [...postgresMigrations, { version: 99, name: 'broken', sql: 'CREATE TABLE half (x int); SELECT * FROM no_such_table' }];
+      await assert.rejects(migratePostgres(pool, schema, broken), /PostgreSQL migration 99 \(broken\) failed: relation "no_such_table" does not exist\. Nothing of it was applied/);
+      const tables = await pool.query<{ tablename: string }>('SELECT tablename FROM pg_tables WHERE schemaname = $1', [schema]);
+      assert.deepEqual(tables.rows, [], 'the whole transaction rolled back, earlier migrations included');
+      assert.deepEqual(await migratePostgres(pool, schema), postgresMigrations.map((m) => m.version));
+      assert.deepEqual(await migratePostgres(pool, schema), [], 'a second run has nothing to do');
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('refuses a schema name that is not a plain identifier', async () => {
+    await assert.rejects(openPostgresStore({ url, schema: 'x; DROP TABLE tasks' }), /schema "x; DROP TABLE tasks" is not accepted/);
+  });
+
+  it('says where and what to check when the server cannot be reached, without the password', async () => {
+    const unreachable = 'postgres://director:s3cret@127.0.0.1:1/nowhere';
+    await assert.rejects(openPostgresStore({ url: unreachable, connectTimeoutMs: 2000 }), (error: Error) => {
+      assert.match(error.message, /PostgreSQL at postgres:\/\/director:\*\*\*@127\.0\.0\.1:1\/nowhere could not be reached: .*ECONNREFUSED/);
+      assert.doesNotMatch(error.message, /s3cret/);
+      return true;
+    });
+  });
+});

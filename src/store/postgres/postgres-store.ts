@@ -1,0 +1,213 @@
+// The cluster Store: PostgreSQL (pg pool), shared by every Director replica and arbiter of every claim.
+
+import pg from 'pg';
+import type { Logger } from '../../lib/logger.js';
+import { redactUrl } from '../../lib/logger.js';
+import type { RunError, RunOutcome, RunRecord, RunReport, RunStats } from '../../domain/run.js';
+import { toTaskRow, type Task } from '../../domain/task.js';
+import { leaseExpiredError, pageOf, runFromRow, runStatsFrom, taskFromRow, type RunRow, type TaskDbRow } from '../rows.js';
+import type { ClaimRequest, ListRunsQuery, ListTasksQuery, NewRun, PutTaskResult, Store } from '../store.js';
+import { migratePostgres, SCHEMA_NAME } from './migrations.js';
+import { listTasksSql, sql } from './postgres-queries.js';
+
+export interface PostgresStoreOptions {
+  /** A postgres:// connection string (DIRECTOR_DATABASE_URL). It is never logged with its password. */
+  readonly url: string;
+  /** Tables live in this schema (created when missing) instead of the connection's default search_path. */
+  readonly schema?: string;
+  /** Pool size; a replica needs few connections since every operation is one short statement. */
+  readonly maxConnections?: number;
+  readonly connectTimeoutMs?: number;
+  readonly logger?: Pick<Logger, 'info' | 'warn'>;
+}
+
+// BIGINT (ms columns, ids, counts) arrives as text by default; every value here is far below 2^53.
+// Parsers are set per pool, not on pg's global registry that other code in the process may share.
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === pg.types.builtins.INT8) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format);
+  },
+} as pg.CustomTypesConfig;
+
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
+  const schema = options.schema ?? null;
+  if (schema !== null && !SCHEMA_NAME.test(schema)) {
+    throw new Error(`PostgreSQL schema "${schema}" is not accepted: use lowercase letters, digits and "_" (at most 63), starting with a letter or "_".`);
+  }
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.maxConnections ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    types,
+    // Set at connection start-up, so no query of a pooled connection can run before it applies.
+    ...(schema === null ? {} : { options: `-c search_path=${schema}` }),
+  });
+  // Without a listener, an idle connection dropped by the server (restart, failover) would crash Director.
+  pool.on('error', (error) => options.logger?.warn({ err: error }, 'an idle PostgreSQL connection failed; the pool opens a new one when needed'));
+  try {
+    await checkConnection(pool, options.url);
+    const applied = await migratePostgres(pool, schema);
+    if (applied.length > 0) options.logger?.info({ versions: applied, schema }, 'PostgreSQL migrations applied');
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw error;
+  }
+  return new PostgresStore(pool);
+}
+
+/** A failure to connect names the (redacted) address and what to check, rather than a bare ECONNREFUSED. */
+async function checkConnection(pool: pg.Pool, url: string): Promise<void> {
+  try {
+    (await pool.connect()).release();
+  } catch (error) {
+    throw new Error(
+      `PostgreSQL at ${redactUrl(url)} could not be reached: ${(error as Error).message}. Check that the server runs and ` +
+        'accepts this user, and that DIRECTOR_DATABASE_URL names the right host, port and database.',
+      { cause: error },
+    );
+  }
+}
+
+class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  private ended = false;
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  /** Named statements are prepared once per pooled connection, then only bound and executed. */
+  private async query<R extends pg.QueryResultRow>(name: string, text: string, values: readonly unknown[]): Promise<pg.QueryResult<R>> {
+    return this.pool.query<R>({ name: `director_${name}`, text, values: [...values] });
+  }
+
+  async putTask(task: Task): Promise<PutTaskResult> {
+    const row = toTaskRow(task);
+    const values = [row.id, row.doc, row.running, row.initMs, row.endMs, row.intervalMs, row.createdMs, row.updatedMs];
+    const { rows } = await this.query<{ created: boolean }>('putTask', sql.putTask, values);
+    return rows[0]?.created ? 'created' : 'replaced';
+  }
+
+  async getTask(id: string): Promise<Task | undefined> {
+    const { rows } = await this.query<TaskDbRow>('getTask', sql.getTask, [id]);
+    return rows[0] === undefined ? undefined : taskFromRow(rows[0]);
+  }
+
+  async listTasks(query: ListTasksQuery = {}): Promise<Task[]> {
+    const filters = Object.entries(query.filter ?? {});
+    const { limit, offset } = pageOf(query);
+    const { rows } = await this.query<TaskDbRow>(`listTasks${filters.length}`, listTasksSql(filters.length), [...filters.flat(), limit, offset]);
+    return rows.map(taskFromRow);
+  }
+
+  async countTasks(): Promise<{ total: number; running: number }> {
+    const { rows } = await this.query<{ total: number; running: number }>('countTasks', sql.countTasks, []);
+    return { total: rows[0]?.total ?? 0, running: rows[0]?.running ?? 0 };
+  }
+
+  async deleteTask(id: string): Promise<boolean> {
+    return ((await this.query('deleteTask', sql.deleteTask, [id])).rowCount ?? 0) > 0;
+  }
+
+  async deleteEndedTask(id: string, nowMs: number): Promise<boolean> {
+    return ((await this.query('deleteEndedTask', sql.deleteEndedTask, [id, nowMs])).rowCount ?? 0) > 0;
+  }
+
+  async claimSlots(claims: readonly ClaimRequest[]): Promise<RunRecord[]> {
+    if (claims.length === 0) return [];
+    const { rows } = await this.query<RunRow>('claimSlots', sql.claimSlots, [
+      claims.map((c) => c.taskId),
+      claims.map((c) => c.slot),
+      claims.map((c) => c.owner),
+      claims.map((c) => c.nowMs),
+      claims.map((c) => c.leaseMs),
+    ]);
+    return rows.map(runFromRow).sort((a, b) => a.id - b.id);
+  }
+
+  async insertRun(run: NewRun): Promise<RunRecord | undefined> {
+    const skipped = run.skipped !== undefined;
+    const { rows } = await this.query<RunRow>('insertRun', sql.insertRun, [
+      run.taskId,
+      run.slot,
+      run.attempt,
+      run.trigger,
+      skipped ? 'skipped' : 'running',
+      run.owner,
+      run.nowMs,
+      // A skipped slot never started; its reason is what a reader of its logs needs.
+      skipped ? null : run.nowMs,
+      skipped ? run.nowMs : null,
+      run.skipped?.reason ?? null,
+      skipped ? null : run.nowMs + run.leaseMs,
+    ]);
+    return rows[0] === undefined ? undefined : runFromRow(rows[0]);
+  }
+
+  async finishRun(runId: number, report: RunReport): Promise<RunRecord | undefined> {
+    const { rows } = await this.query<RunRow>('finishRun', sql.finishRun, [
+      runId,
+      report.outcome,
+      report.outcome === 'succeeded' ? report.result : null,
+      report.outcome === 'succeeded' ? null : JSON.stringify(report.error),
+      report.logs,
+      report.startedMs,
+      report.finishedMs,
+      report.scriptUrl,
+      report.scriptSha256,
+    ]);
+    return rows[0] === undefined ? undefined : runFromRow(rows[0]);
+  }
+
+  async abandonRun(runId: number, outcome: Extract<RunOutcome, 'lost' | 'failed'>, error: RunError, nowMs: number): Promise<RunRecord | undefined> {
+    const { rows } = await this.query<RunRow>('abandonRun', sql.abandonRun, [runId, outcome, JSON.stringify(error), nowMs]);
+    return rows[0] === undefined ? undefined : runFromRow(rows[0]);
+  }
+
+  async renewLeases(owner: string, untilMs: number): Promise<number> {
+    return (await this.query('renewLeases', sql.renewLeases, [owner, untilMs])).rowCount ?? 0;
+  }
+
+  async expireLeases(nowMs: number): Promise<RunRecord[]> {
+    const { rows } = await this.query<RunRow>('expireLeases', sql.expireLeases, [nowMs, JSON.stringify(leaseExpiredError(nowMs))]);
+    return rows.map(runFromRow).sort((a, b) => a.id - b.id);
+  }
+
+  async latestSlots(): Promise<Map<string, number>> {
+    const { rows } = await this.query<{ task_id: string; slot_ms: number }>('latestSlots', sql.latestSlots, []);
+    return new Map(rows.map((r) => [r.task_id, r.slot_ms]));
+  }
+
+  async runningRuns(taskId: string): Promise<RunRecord[]> {
+    return (await this.query<RunRow>('runningRuns', sql.runningRuns, [taskId])).rows.map(runFromRow);
+  }
+
+  async trimRuns(options: { readonly keepPerTask: number; readonly olderThanMs: number | null }): Promise<number> {
+    const keep = Math.max(0, Math.trunc(options.keepPerTask));
+    return (await this.query('trimRuns', sql.trimRuns, [keep, options.olderThanMs])).rowCount ?? 0;
+  }
+
+  async getRun(id: number): Promise<RunRecord | undefined> {
+    const { rows } = await this.query<RunRow>('getRun', sql.getRun, [id]);
+    return rows[0] === undefined ? undefined : runFromRow(rows[0]);
+  }
+
+  async listRuns(taskId: string, query?: ListRunsQuery): Promise<RunRecord[]> {
+    const { limit, offset } = pageOf(query);
+    return (await this.query<RunRow>('listRuns', sql.listRuns, [taskId, limit, offset])).rows.map(runFromRow);
+  }
+
+  async runStats(taskId: string): Promise<RunStats> {
+    type StatsRow = { counts: Record<string, number>; failures: number } & { [K in keyof RunRow]: RunRow[K] | null };
+    const { rows } = await this.query<StatsRow>('runStats', sql.runStats, [taskId]);
+    const row = rows[0];
+    const counts = Object.entries(row?.counts ?? {}).map(([status, n]) => ({ status, n }));
+    const last = row !== undefined && row.id !== null ? (row as unknown as RunRow) : undefined;
+    return runStatsFrom(counts, last, row?.failures ?? 0);
+  }
+
+  async close(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    await this.pool.end();
+  }
+}
