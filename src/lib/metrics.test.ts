@@ -1,8 +1,9 @@
 // Metrics: the exposition text is valid Prometheus format, and each figure moves with what it counts.
 
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunRecord } from '../domain/run.js';
+import { startHarness, type Harness } from '../../test/support/director-harness.js';
 import { DirectorEvents } from './events.js';
 import { createMetrics } from './metrics.js';
 
@@ -129,3 +130,51 @@ describe('metrics', () => {
     b.metrics.close();
   });
 });
+
+describe('GET /metrics on a running Director', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness();
+    h.assets.setScript('ok.js', 'module.exports.main = () => ({ ok: true });');
+    h.assets.setScript('fails.js', 'module.exports.main = () => { throw new Error("no"); };');
+  });
+  after(async () => h.close());
+
+  async function scrape(): Promise<Map<string, number>> {
+    const response = await h.request({ method: 'GET', url: '/metrics' });
+    assert.equal(response.statusCode, 200);
+    assert.match(String(response.headers['content-type']), /^text\/plain; version=0\.0\.4/);
+    return parsePrometheus(response.body);
+  }
+  const runs = (s: Map<string, number>, outcome: string, trigger: string) => s.get(`director_runs_total{outcome="${outcome}",trigger="${trigger}"}`) ?? 0;
+
+  it('moves when runs happen, by hand and by schedule', async () => {
+    const before = await scrape();
+    assert.equal((await h.call('POST', '/api/v1/tasks', { id: 'm-ok', script: 'ok.js', running: false })).status, 200);
+    assert.equal((await h.call('POST', '/api/v1/tasks', { id: 'm-fail', script: 'fails.js', running: false })).status, 200);
+    assert.equal((await h.call('POST', '/api/v1/tasks/m-ok/run')).status, 200);
+    assert.equal((await h.call('POST', '/api/v1/tasks/m-fail/run')).status, 500);
+    const scheduled = h.director.events.next('run:finished', (run) => run.taskId === 'm-sched' && run.trigger === 'schedule');
+    assert.equal((await h.call('POST', '/api/v1/tasks', { id: 'm-sched', script: 'ok.js', running: true, interval: 500 })).status, 200);
+    await scheduled;
+    assert.equal((await h.call('POST', '/api/v1/tasks/m-sched/status/stop')).status, 200);
+
+    const after = await scrape();
+    assert.equal(runs(after, 'succeeded', 'manual'), runs(before, 'succeeded', 'manual') + 1);
+    assert.equal(runs(after, 'failed', 'manual'), runs(before, 'failed', 'manual') + 1);
+    assert.ok(runs(after, 'succeeded', 'schedule') >= 1);
+    assert.ok((after.get('director_slot_lateness_seconds_count') ?? 0) >= 1, 'lateness observed for the scheduled run');
+    assert.ok((after.get('director_run_duration_seconds_count{outcome="failed"}') ?? 0) >= 1);
+    assert.equal(after.get('director_tasks{state="stopped"}'), 3);
+    assert.equal(after.get('director_executors'), 1);
+    assert.ok((after.get('director_http_request_duration_seconds_count{route="/api/v1/tasks/:id/run",method="POST",status="200"}') ?? 0) >= 1);
+  });
+
+  it('labels unknown paths as one series, whatever the URL', async () => {
+    for (let k = 0; k < 20; k++) await h.request({ method: 'GET', url: `/random-${k}/${'x'.repeat(k)}` });
+    const body = (await h.request({ method: 'GET', url: '/metrics' })).body;
+    assert.ok(!body.includes('random-'), 'raw URLs never become labels');
+    assert.ok((parsePrometheus(body).get('director_http_request_duration_seconds_count{route="(unmatched)",method="GET",status="404"}') ?? 0) >= 20);
+  });
+});
+
