@@ -55,9 +55,13 @@ export function createDispatcher(ctx: SchedulerContext, skips: SkipRecorder, run
   }
 
   function decide(plan: TaskPlan, slot: number, remoteOwner: string | undefined, claims: Claim[]): void {
-    const decision = decideOverlap(plan.task.settings.overlap, { active: plan.active, waiting: plan.waiting.length, remoteOwner });
+    // Catch-up slots (unclaimed, not being claimed) wait behind this one, not ahead of it.
+    const queued = plan.waiting.filter((w) => w.run !== null || w.claiming).length;
+    const decision = decideOverlap(plan.task.settings.overlap, { active: plan.active, waiting: queued, remoteOwner });
     if (decision.action === 'skip') {
       skips.record({ taskId: plan.task.id, slot, attempt: 1, reason: decision.reason });
+      // Catch-up slots behind a skipped one must not stall when nothing of the task runs here.
+      runs.drain(plan);
       return;
     }
     if (decision.action === 'run') {

@@ -1,0 +1,68 @@
+// Many tasks on one slot, and two schedulers (two processes' worth) sharing one SQLite file.
+
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseTask } from '../domain/task.js';
+import { FakeClock, settle } from '../lib/fake-clock.js';
+import { createHarness, MINUTE, SECOND, T0 } from './testing/scheduler-harness.js';
+
+/** Lets chunked claim batches and their dispatch finish (each chunk yields one turn). */
+async function until(done: () => boolean, turns = 2000): Promise<void> {
+  for (let i = 0; i < turns && !done(); i++) await settle(1);
+  assert.ok(done(), 'the condition was not reached');
+}
+
+describe('10,000 tasks sharing one slot', () => {
+  it('runs each exactly once, on time, claimed in a few batches', async () => {
+    const h = await createHarness();
+    try {
+      const n = 10_000;
+      for (let i = 0; i < n; i++) {
+        await h.store.putTask(parseTask({ id: `t${i}`, script: 'x.js', running: true, init: T0 + MINUTE, interval: 10 * MINUTE }, { fallbackId: '', createdMs: T0, nowMs: T0 }));
+      }
+      const started = performance.now();
+      await h.scheduler.start();
+      const startMs = performance.now() - started;
+      await h.clock.advance(MINUTE);
+      await until(() => h.runner.calls.length >= n);
+      const ids = new Set(h.runner.calls.map((c) => c.task.id));
+      assert.equal(ids.size, n);
+      assert.equal(h.runner.calls.length, n);
+      assert.ok(h.runner.calls.every((c) => c.run.slot === T0 + MINUTE && c.atMs === T0 + MINUTE));
+      assert.ok(h.observed.claimBatches.length <= 20, `claimed in ${h.observed.claimBatches.length} batches`);
+      assert.ok(startMs < 5000, `start-up took ${startMs} ms`);
+      await h.clock.advance(10 * MINUTE);
+      await until(() => h.runner.calls.length >= 2 * n);
+      assert.equal(h.runner.calls.length, 2 * n);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('two schedulers on one store', () => {
+  it('never run a slot twice, also when their clocks disagree', async () => {
+    const a = await createHarness({ config: { instanceId: 'director-a' } });
+    const b = await createHarness({ file: a.file, clock: new FakeClock(T0 + 3), config: { instanceId: 'director-b' } });
+    try {
+      for (let i = 0; i < 50; i++) await a.put({ id: `t${i}`, running: true, init: T0, interval: 10 * SECOND });
+      await a.scheduler.start();
+      await b.scheduler.start();
+      for (let step = 0; step < 60; step++) {
+        // Who wakes first alternates, as it would between two machines.
+        const [first, second] = Math.floor(step / 10) % 2 === 0 ? [a, b] : [b, a];
+        await first.clock.advance(SECOND);
+        await second.clock.advance(SECOND);
+      }
+      await settle(50);
+      const slots = [...a.runner.calls, ...b.runner.calls].map((c) => `${c.task.id}@${c.run.slot}`);
+      assert.equal(new Set(slots).size, slots.length, 'a slot ran twice');
+      assert.equal(slots.length, 50 * 6);
+      assert.ok(a.runner.calls.length > 0 && b.runner.calls.length > 0, 'both took part');
+    } finally {
+      await b.scheduler.stop();
+      await b.store.close();
+      await a.close();
+    }
+  });
+});
