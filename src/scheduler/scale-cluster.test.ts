@@ -4,7 +4,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseTask } from '../domain/task.js';
 import { FakeClock, settle } from '../lib/fake-clock.js';
-import { createHarness, MINUTE, SECOND, T0 } from './testing/scheduler-harness.js';
+import { createLogger } from '../lib/logger.js';
+import { createLeaseKeeper } from './lease-keeper.js';
+import { createHarness, dispatchedAt, HOUR, MINUTE, SECOND, T0 } from './testing/scheduler-harness.js';
 
 /** Lets chunked claim batches and their dispatch finish (each chunk yields one turn). */
 async function until(done: () => boolean, turns = 2000): Promise<void> {
@@ -63,6 +65,52 @@ describe('two schedulers on one store', () => {
       await b.scheduler.stop();
       await b.store.close();
       await a.close();
+    }
+  });
+});
+
+describe('changes made by another replica', () => {
+  it('are picked up by a re-read: a created task runs, a stopped one stops, a deleted one goes', async () => {
+    const a = await createHarness({ config: { instanceId: 'director-a' } });
+    const b = await createHarness({ file: a.file, clock: a.clock, config: { instanceId: 'director-b' } });
+    try {
+      await a.scheduler.start();
+      await b.put({ id: 'new', running: true, init: T0, interval: MINUTE });
+      await b.put({ id: 'gone', running: true, init: T0, interval: MINUTE });
+      await a.scheduler.reconcile();
+      await a.advance(MINUTE);
+      assert.deepEqual([dispatchedAt(a, 'new'), dispatchedAt(a, 'gone')], [[1], [1]]);
+      await b.put({ id: 'new', running: false, init: T0, interval: MINUTE });
+      await b.store.deleteTask('gone');
+      await a.scheduler.reconcile();
+      await a.advance(3 * MINUTE);
+      assert.deepEqual([dispatchedAt(a, 'new'), dispatchedAt(a, 'gone')], [[1], [1]]);
+      assert.equal(a.scheduler.nextExecution('new'), undefined);
+    } finally {
+      await b.store.close();
+      await a.close();
+    }
+  });
+});
+
+describe('lease keeper', () => {
+  it('declares the run of a replica that stopped renewing lost, and the task with retries runs it again', async () => {
+    const h = await createHarness();
+    const keeper = createLeaseKeeper({ config: h.config, store: h.store, clock: h.clock, events: h.events, logger: createLogger('silent') });
+    try {
+      await h.put({ id: 'a', running: true, init: T0, interval: HOUR, retries: { max: 1, backoffMs: SECOND } });
+      await h.scheduler.start();
+      // A replica that died right after claiming slot 0 (its lease runs out at T0 + 1 s).
+      await h.store.claimSlots([{ taskId: 'a', slot: T0, owner: 'director-dead', nowMs: T0, leaseMs: SECOND }]);
+      keeper.start();
+      const lost = h.events.next('run:finished', (run) => run.status === 'lost');
+      await h.advance(10 * SECOND);
+      assert.equal((await lost).owner, 'director-dead');
+      await h.advance(SECOND);
+      assert.deepEqual(h.runner.dispatched('a'), [{ slot: T0, attempt: 2 }]);
+    } finally {
+      await keeper.stop();
+      await h.close();
     }
   });
 });

@@ -10,6 +10,7 @@ import { createRunLifecycle } from './run-lifecycle.js';
 import type { SchedulerContext, SchedulerDeps } from './scheduler-context.js';
 import { createSkipRecorder } from './skip-recorder.js';
 import { SlotHeap, type DueEntry } from './slot-heap.js';
+import { diffTasks } from './reconcile.js';
 import { planStartUp } from './start-up.js';
 import { isSchedulable, newPlan, planEntry, replanAfter, type TaskPlan } from './task-plan.js';
 
@@ -38,6 +39,11 @@ export interface Scheduler {
   previewSlots(task: Task, count: number): number[];
   stats(taskId: string): TaskScheduleStats | undefined;
   isRunning(): boolean;
+  /**
+   * Re-reads every task and re-plans those another replica changed. Runs every reconcileMs on the
+   * PostgreSQL store (cluster mode); a LISTEN/NOTIFY listener calls taskChanged(id) for immediacy.
+   */
+  reconcile(): Promise<void>;
 }
 
 type State = 'stopped' | 'starting' | 'running' | 'stopping';
@@ -57,6 +63,9 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   let starting: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
   let offLost: (() => void) | undefined;
+  let reconcileTimer: TimerHandle | undefined;
+  /** Tasks re-planned by taskChanged since the running reconcile pass read its snapshot. */
+  const appliedSince = new Set<string>();
 
   function track(work: Promise<unknown>, what: string): void {
     const tracked: Promise<void> = work.then(
@@ -140,6 +149,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   }
 
   function apply(id: string, task: Task | undefined, previous: DueEntry | undefined): void {
+    appliedSince.add(id);
     let plan = plans.get(id);
     if (task === undefined || !isSchedulable(task)) {
       if (plan !== undefined) retire(plan, task === undefined ? 'deleted' : task.running ? 'made on-demand' : 'stopped');
@@ -185,6 +195,24 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     arm();
   }
 
+  async function reconcile(): Promise<void> {
+    if (state !== 'running') return;
+    appliedSince.clear();
+    const tasks = await store.listTasks();
+    if (state !== 'running') return;
+    const diff = diffTasks(tasks, plans, (id) => !appliedSince.has(id) && !changes.has(id));
+    for (const task of diff.changed) apply(task.id, task, heap.get(task.id));
+    for (const plan of diff.removed) retire(plan, 'deleted');
+    arm();
+  }
+
+  function scheduleReconcile(): void {
+    if (store.kind !== 'postgres' || state !== 'running') return;
+    reconcileTimer = clock.setTimer(() => {
+      track(reconcile().finally(scheduleReconcile), 're-reading tasks for changes made by other replicas');
+    }, config.reconcileMs);
+  }
+
   async function load(): Promise<void> {
     const started = performance.now();
     const [tasks, latest] = await Promise.all([store.listTasks(), store.latestSlots()]);
@@ -201,6 +229,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       if (run.status === 'lost') runs.onLost(run);
     });
     arm();
+    scheduleReconcile();
     if (plan.due.length > 0) dispatcher.handle(plan.due);
     for (const missed of plan.missed) skips.record(missed);
     const ms = Math.round(performance.now() - started);
@@ -233,6 +262,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       timer?.cancel();
       timer = undefined;
       armedAt = undefined;
+      reconcileTimer?.cancel();
+      reconcileTimer = undefined;
       offLost?.();
       for (const plan of plans.values()) {
         runs.dropRetry(plan, 'retry dropped: Director stopped');
@@ -267,5 +298,5 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     return { missedSlots: plan.missed, waitingSlots: plan.waiting.length, activeRuns: plan.active, retryPending: plan.retry !== undefined };
   }
 
-  return { start, stop, taskChanged, nextExecution, previewSlots, stats, isRunning: () => state === 'running' };
+  return { start, stop, taskChanged, nextExecution, previewSlots, stats, isRunning: () => state === 'running', reconcile };
 }
