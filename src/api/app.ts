@@ -13,6 +13,7 @@ import { DirectorError } from '../domain/errors.js';
 import { installErrorHandling } from './error-handler.js';
 import type { Metrics } from '../lib/metrics.js';
 import { installAuth } from './auth.js';
+import { installCloseConnectionsOnClose } from './close-connections.js';
 import { installRateLimit } from './rate-limit.js';
 import { installRequestIdEcho, requestId } from './request-id.js';
 import { installHttpMetrics, metricsRoutes } from './routes/metrics.js';
@@ -102,6 +103,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   // After CORS (a 401 still carries its headers), before the routes; rate limit before auth so that
   // guessing tokens is limited too.
   installRequestIdEcho(app);
+  installCloseConnectionsOnClose(app);
   if (deps.metrics) installHttpMetrics(app, deps.metrics);
   installRateLimit(app, deps);
   installAuth(app, deps);
