@@ -22,6 +22,8 @@ import { taskRoutes } from './routes/tasks.js';
 import { taskStatusRoutes } from './routes/task-status.js';
 import { taskRunRoutes } from './routes/task-runs.js';
 import { healthRoutes } from './routes/health.js';
+import { eventRoutes } from './routes/events.js';
+import { webRoutes } from '../web/web-routes.js';
 import { commonsRoutes } from './routes/commons.js';
 
 /** What the API needs of the scheduler. */
@@ -123,6 +125,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await healthRoutes(app, deps);
   await whoamiRoutes(app);
   if (deps.metrics) await metricsRoutes(app, deps.metrics);
+  await eventRoutes(app, deps);
+  await webRoutes(app, deps);
   await commonsRoutes(app, deps);
   return app;
 }

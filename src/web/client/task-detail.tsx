@@ -1,0 +1,194 @@
+// One task: state and actions, status, next slots, chart, run history with logs, and its JSON.
+
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError, taskPath } from './api-client.js';
+import { useApp, useCan, useLive, useNow } from './app-context.js';
+import { ConfirmDialog } from './dialogs.js';
+import { durationInWords, intervalInWords, prettyJson } from './format.js';
+import { RunChart } from './run-chart.js';
+import { RunHistory } from './run-history.js';
+import { RunResult } from './run-result.js';
+import { useTaskActions, type RunOutcome } from './task-actions.js';
+import { intervalOf, scriptOf, type RunView, type TaskDoc, type TaskStatus } from './task-fields.js';
+import { OutcomeBadge, StateBadge, When } from './task-table.js';
+import { hrefOf, navigate } from './use-route.js';
+
+interface Slots {
+  readonly slots: ReadonlyArray<{ readonly ms: number; readonly at: string }>;
+}
+
+const RUNS_PAGE = 50;
+
+export function TaskDetail({ id }: { readonly id: string }) {
+  const { api, session, announce } = useApp();
+  const now = useNow(1000);
+  const [task, setTask] = useState<TaskDoc | null>(null);
+  const [missing, setMissing] = useState<string | null>(null);
+  const [status, setStatus] = useState<TaskStatus | null>(null);
+  const [slots, setSlots] = useState<Slots['slots']>([]);
+  const [runs, setRuns] = useState<RunView[]>([]);
+  const [runLimit, setRunLimit] = useState(RUNS_PAGE);
+  const [outcome, setOutcome] = useState<RunOutcome | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const actions = useTaskActions();
+  const can = { start: useCan('start'), stop: useCan('stop'), run: useCan('run'), edit: useCan('edit'), delete: useCan('delete') };
+
+  const loadTask = useCallback(async () => {
+    try {
+      const [doc, st, sl] = await Promise.all([
+        api.get<TaskDoc>(taskPath(id)),
+        api.get<TaskStatus>(taskPath(id, '/status')),
+        api.get<Slots>(taskPath(id, '/slots?count=5')),
+      ]);
+      setTask(doc);
+      setStatus(st);
+      setSlots(sl.slots);
+      setMissing(null);
+    } catch (e) {
+      setMissing(e instanceof ApiError && e.status === 404 ? `There is no task "${id}" (any more).` : `Could not load task "${id}": ${(e as Error).message}`);
+    }
+  }, [api, id]);
+
+  const loadRuns = useCallback(async () => {
+    try {
+      const page = await api.get<{ runs: RunView[] }>(taskPath(id, `/runs?limit=${runLimit}`));
+      setRuns(page.runs);
+    } catch {
+      // The task's own load reports what is wrong.
+    }
+  }, [api, id, runLimit]);
+
+  useEffect(() => {
+    void loadTask();
+  }, [loadTask, session]);
+  useEffect(() => {
+    void loadRuns();
+  }, [loadRuns, session]);
+
+  // Runs of a busy task finish often: reload at most every 300 ms.
+  const refresh = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useLive((event) => {
+    if (event.type === 'task:changed') {
+      if (event.data.id !== id) return;
+      if (event.data.change === 'deleted' || event.data.change === 'ended') {
+        setMissing(`Task "${id}" was ${event.data.change === 'ended' ? 'removed: its end has passed' : 'deleted'}.`);
+        return;
+      }
+      void loadTask();
+      return;
+    }
+    if (event.data.taskId !== id) return;
+    refresh.current ??= setTimeout(() => {
+      refresh.current = undefined;
+      void loadRuns();
+      void loadTask();
+    }, 300);
+  });
+  useEffect(() => () => clearTimeout(refresh.current), []);
+
+  if (missing) {
+    return (
+      <section>
+        <p><a href={hrefOf.tasks()}>← All tasks</a></p>
+        <p class="error" role="alert">{missing}</p>
+      </section>
+    );
+  }
+  if (!task || !status) return <p aria-busy="true">Loading task {id}…</p>;
+
+  const running = status.running;
+  const next = status.nextExecution ? Number(status.nextExecution) : undefined;
+  const last = status.lastRun;
+
+  const run = async () => {
+    setBusy(true);
+    setOutcome(null);
+    try {
+      setOutcome(await actions.runNow(id));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const toggle = async () => {
+    setBusy(true);
+    try {
+      if (await actions.setRunning(id, running ? 'stop' : 'start')) await loadTask();
+    } finally {
+      setBusy(false);
+    }
+  };
+  const remove = async () => {
+    setConfirming(false);
+    if (await actions.remove(id)) navigate(hrefOf.tasks());
+  };
+
+  return (
+    <section aria-labelledby="task-title" class="detail">
+      <p><a href={hrefOf.tasks()}>← All tasks</a></p>
+      <div class="view-head">
+        <h1 id="task-title">
+          <span class="task-id">{id}</span> <StateBadge running={running} />
+        </h1>
+        <div class="head-actions">
+          {(running ? can.stop : can.start) && <button type="button" disabled={busy} onClick={toggle}>{running ? 'Stop' : 'Start'}</button>}
+          {can.run && <button type="button" class="primary" disabled={busy} onClick={run}>{busy ? 'Running…' : 'Run now'}</button>}
+          {can.edit && <a class="button" href={hrefOf.edit(id)}>Edit</a>}
+          {can.delete && <button type="button" class="danger" onClick={() => setConfirming(true)}>Delete</button>}
+        </div>
+      </div>
+
+      <div aria-live="polite">{outcome && <RunResult outcome={outcome} onClose={() => setOutcome(null)} />}</div>
+
+      <div class="cards">
+        <section class="card" aria-labelledby="status-title">
+          <h2 id="status-title">Status</h2>
+          <dl class="facts">
+            <dt>Script</dt><dd class="script">{scriptOf(task)}</dd>
+            <dt>Interval</dt><dd>{intervalInWords(intervalOf(task))}</dd>
+            <dt>Next run</dt><dd>{next !== undefined ? <When ms={next} now={now} /> : status.ended ? 'ended' : '—'}</dd>
+            <dt>Last run</dt>
+            <dd>{last ? <span class="last-run"><OutcomeBadge status={last.status} /> {durationInWords(last.durationMs)}{last.finishedAt && <> · <When ms={Date.parse(last.finishedAt)} now={now} /></>}</span> : 'never'}</dd>
+            <dt>Consecutive failures</dt><dd class={status.consecutiveFailures > 0 ? 'failing' : ''}>{status.consecutiveFailures}</dd>
+            <dt>Runs</dt>
+            <dd>{Object.entries(status.runs).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k.replace('_', ' ')}`).join(', ') || 'none'}</dd>
+          </dl>
+        </section>
+        <section class="card" aria-labelledby="slots-title">
+          <h2 id="slots-title">Next slots{running ? '' : ' (if started)'}</h2>
+          {slots.length === 0 ? <p>{status.onDemand ? 'On demand: runs only when asked.' : 'No more slots.'}</p> : (
+            <ol class="slots">{slots.map((s) => <li key={s.ms}><When ms={s.ms} now={now} /></li>)}</ol>
+          )}
+        </section>
+      </div>
+
+      <section aria-labelledby="chart-title">
+        <h2 id="chart-title">Durations and lateness</h2>
+        <RunChart runs={runs} />
+      </section>
+
+      <section aria-labelledby="runs-title">
+        <h2 id="runs-title">Run history</h2>
+        <RunHistory taskId={id} runs={runs} more={runs.length >= runLimit} onMore={() => setRunLimit((n) => n + RUNS_PAGE)} />
+      </section>
+
+      <section aria-labelledby="json-title">
+        <h2 id="json-title">JSON</h2>
+        <pre class="json" tabIndex={0}>{prettyJson(task)}</pre>
+      </section>
+
+      {confirming && (
+        <ConfirmDialog
+          title={`Delete task ${id}?`}
+          message="It stops being scheduled at once. Its run history stays."
+          confirmLabel="Delete"
+          onConfirm={() => void remove()}
+          onCancel={() => {
+            setConfirming(false);
+            announce('Nothing was deleted.');
+          }}
+        />
+      )}
+    </section>
+  );
+}
