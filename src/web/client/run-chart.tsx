@@ -5,7 +5,9 @@ import type { RunView } from './task-fields.js';
 
 const WIDTH = 600;
 const HEIGHT = 160;
-const PAD = { left: 56, right: 8, top: 10, bottom: 22 };
+// Drawn stretched to the width of the page (preserveAspectRatio none): text lives in HTML around the SVG,
+// strokes do not scale, and dots are round-capped zero-length strokes so they stay round.
+const PAD = { left: 6, right: 6, top: 6, bottom: 6 };
 
 function path(values: ReadonlyArray<number | null>, x: (i: number) => number, y: (v: number) => number): string {
   let d = '';
@@ -38,18 +40,18 @@ export function RunChart({ runs }: { readonly runs: readonly RunView[] }) {
 
   return (
     <figure class="chart">
-      <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label={label} preserveAspectRatio="none">
-        <title>{label}</title>
-        <line class="axis" x1={PAD.left} y1={HEIGHT - PAD.bottom} x2={WIDTH - PAD.right} y2={HEIGHT - PAD.bottom} />
-        <line class="grid" x1={PAD.left} y1={PAD.top} x2={WIDTH - PAD.right} y2={PAD.top} />
-        <text class="tick" x={PAD.left - 6} y={PAD.top + 4} text-anchor="end">{durationInWords(max)}</text>
-        <text class="tick" x={PAD.left - 6} y={HEIGHT - PAD.bottom + 4} text-anchor="end">0</text>
-        <text class="tick" x={PAD.left} y={HEIGHT - 6}>older</text>
-        <text class="tick" x={WIDTH - PAD.right} y={HEIGHT - 6} text-anchor="end">newer</text>
-        <path class="series duration" d={path(durations, x, y)} />
-        <path class="series lateness" d={path(lateness, x, y)} />
-        {durations.map((v, i) => (v === null ? null : <circle key={`d${i}`} class="dot duration" cx={x(i)} cy={y(v)} r={2.5} />))}
-      </svg>
+      <div class="chart-body">
+        <div class="y-axis" aria-hidden="true"><span>{durationInWords(max)}</span><span>0</span></div>
+        <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} preserveAspectRatio="none" role="img" aria-label={label}>
+          <title>{label}</title>
+          <line class="grid" x1={0} y1={PAD.top} x2={WIDTH} y2={PAD.top} />
+          <line class="axis" x1={0} y1={HEIGHT - PAD.bottom} x2={WIDTH} y2={HEIGHT - PAD.bottom} />
+          <path class="series duration" d={path(durations, x, y)} />
+          <path class="series lateness" d={path(lateness, x, y)} />
+          <path class="dots duration" d={durations.map((v, i) => (v === null ? '' : `M${x(i).toFixed(1)},${y(v).toFixed(1)}l0,0`)).join('')} />
+        </svg>
+        <div class="x-axis" aria-hidden="true"><span>older</span><span>newer</span></div>
+      </div>
       <figcaption>
         <span class="legend duration">Duration</span> <span class="legend lateness">Lateness (start − slot)</span>
       </figcaption>

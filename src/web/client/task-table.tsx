@@ -91,8 +91,10 @@ function TaskRow({ doc, status, now }: { doc: TaskDoc; status: TaskStatus | unde
     <tr data-task-id={doc.id}>
       <td data-label="Task" class="task-cell">
         <a href={hrefOf.task(doc.id)} class="task-id">{doc.id}</a>
-        <small class="script">{scriptOf(doc)}</small>
-        {tags.length > 0 && <span class="tags">{tags.map((tag) => <span key={tag} class="tag">{tag}</span>)}</span>}
+        <span class="task-sub">
+          <small class="script">{scriptOf(doc)}</small>
+          {tags.map((tag) => <span key={tag} class="tag">{tag}</span>)}
+        </span>
       </td>
       <td data-label="State"><StateBadge running={running} /></td>
       <td data-label="Interval">{intervalInWords(intervalOf(doc))}</td>
