@@ -13,7 +13,7 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
 }
 
 /** Polls `check` until it returns a truthy value or `ms` pass. */
-export async function eventually<T>(check: () => Promise<T> | T, ms: number, what: string, everyMs = 50): Promise<T> {
+export async function eventually<T>(check: () => Promise<T | undefined | null | false> | T | undefined | null | false, ms: number, what: string, everyMs = 50): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await check();
