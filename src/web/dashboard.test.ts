@@ -64,7 +64,7 @@ describe('dashboard in Chromium', () => {
     assert.equal(api.status, 400);
     assert.equal(await fieldError.textContent(), api.body.message);
     assert.equal(await page.getByLabel('Interval (ms)').getAttribute('aria-invalid'), 'true');
-    assert.equal(await page.evaluate(() => document.activeElement?.id), 'task-interval', 'focus moves to the field in error');
+    assert.equal(await page.evaluate('document.activeElement?.id'), 'task-interval', 'focus moves to the field in error');
     assert.equal((await harness.call('GET', '/api/v1/tasks/bad-interval')).status, 404, 'nothing was stored');
   });
 
@@ -115,11 +115,12 @@ describe('dashboard in Chromium', () => {
   });
 
   it('shows changes made outside the browser without a reload', async () => {
-    await page.evaluate(() => Object.assign(window, { notReloaded: true }));
+    // Page code is given as text: this file is typechecked without the DOM library.
+    await page.evaluate('window.notReloaded = true');
     // A run started through the API appears in the open task's history.
     const before = await page.locator('table.runs tbody tr[data-run-id]').count();
     assert.equal((await harness.call('POST', '/api/v1/tasks/e2e-hello/run')).status, 200);
-    await page.waitForFunction((n) => document.querySelectorAll('table.runs tbody tr[data-run-id]').length === n + 1, before);
+    await page.locator('table.runs tbody tr[data-run-id]').nth(before).waitFor();
     // A start through the API flips the badge.
     await harness.call('POST', '/api/v1/tasks/e2e-hello/status/start');
     await page.getByRole('heading', { name: /e2e-hello/ }).getByText('Running').waitFor();
@@ -131,7 +132,7 @@ describe('dashboard in Chromium', () => {
     // …and disappears when deleted through the API.
     await harness.call('DELETE', '/api/v1/tasks/made-elsewhere');
     await page.locator('tr[data-task-id="made-elsewhere"]').waitFor({ state: 'detached' });
-    assert.equal(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded), true);
+    assert.equal(await page.evaluate('window.notReloaded'), true);
   });
 
   it('saves screenshots of the tasks view and a task detail', async () => {
@@ -145,8 +146,8 @@ describe('dashboard in Chromium', () => {
     }
     await harness.call('POST', '/api/v1/tasks/tpa-01/run');
     harness.assets.setScript('broken.js', "module.exports.main = async () => { throw new Error('the SLA source is unreachable'); };");
-    await harness.call('POST', '/api/v1/tasks', { id: 'tpa-broken', script: 'broken.js', running: false, tags: ['billing'], config: {} });
-    for (let i = 0; i < 2; i++) await harness.call('POST', '/api/v1/tasks/tpa-broken/run');
+    await harness.call('POST', '/api/v1/tasks', { id: 'billing-sync', script: 'broken.js', running: false, tags: ['billing'], config: {} });
+    for (let i = 0; i < 2; i++) await harness.call('POST', '/api/v1/tasks/billing-sync/run');
     // A task every second gives the chart scheduled runs, with lateness.
     await harness.call('POST', '/api/v1/tasks', { id: 'every-second', script: 'hello.js', running: true, interval: 1000, tags: ['demo'], config: { name: 'tick' } });
     for (let i = 0; i < 100; i++) {
@@ -162,7 +163,7 @@ describe('dashboard in Chromium', () => {
     await page.locator('tr[data-task-id="tpa-12"]').waitFor();
     await page.locator('tr[data-task-id="tpa-01"] .last-run').waitFor();
     await page.locator('tr[data-task-id="every-second"] .last-run').waitFor();
-    await page.locator('tr[data-task-id="tpa-broken"] td.failing').waitFor();
+    await page.locator('tr[data-task-id="billing-sync"] td.failing').waitFor();
     await page.screenshot({ path: path.join(OUTPUT, 'tasks-view.png') });
 
     await page.locator('tr[data-task-id="every-second"]').getByRole('link', { name: 'every-second' }).click();

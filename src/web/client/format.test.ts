@@ -1,0 +1,32 @@
+// Times and durations in words.
+
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { durationInWords, intervalInWords, relativeTime, spanInWords } from './format.js';
+
+describe('format', () => {
+  it('says an interval with its two largest units', () => {
+    assert.equal(intervalInWords(3_600_000), 'every 1 h');
+    assert.equal(intervalInWords(5_400_000), 'every 1 h 30 min');
+    assert.equal(intervalInWords(86_400_000 * 7), 'every 7 d');
+    assert.equal(intervalInWords(10_000), 'every 10 s');
+    assert.equal(intervalInWords(1500), 'every 1.5 s');
+    assert.equal(intervalInWords(250), 'every 250 ms');
+    assert.equal(intervalInWords(null), 'on demand');
+  });
+
+  it('drops a smaller unit after a zero one instead of skipping over it', () => {
+    assert.equal(spanInWords(86_400_000 + 5 * 60_000), '1 d');
+  });
+
+  it('says when, relative to now', () => {
+    assert.equal(relativeTime(10_000 + 300_000, 10_000), 'in 5 min');
+    assert.equal(relativeTime(10_000 - 2_000, 10_000), '2 s ago');
+    assert.equal(relativeTime(10_400, 10_000), 'now');
+  });
+
+  it('says a missing duration as a dash', () => {
+    assert.equal(durationInWords(null), '—');
+    assert.equal(durationInWords(42), '42 ms');
+  });
+});
