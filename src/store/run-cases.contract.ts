@@ -123,6 +123,14 @@ export function describeRunCases(ctx: ContractContext): void {
       assert.equal((await ctx.store().finishRun(manual?.id ?? -1, succeeded(T0 + 50, 5)))?.latenessMs, null, 'a manual run has no lateness');
     });
 
+    it('finishRun keeps a null result for a success whose main returned undefined', async () => {
+      const runId = await claimOne(ctx.store(), uniqueId('undefined-result'), T0);
+      const run = await ctx.store().finishRun(runId, succeeded(T0, 10, null));
+      assert.equal(run?.status, 'succeeded');
+      assert.equal(run?.result, null);
+      assert.equal(run?.error, null);
+    });
+
     it('finishRun on a finished run changes nothing, and on an unknown run returns undefined', async () => {
       const id = uniqueId('finish-twice');
       const runId = await claimOne(ctx.store(), id, T0);
@@ -144,6 +152,18 @@ export function describeRunCases(ctx: ContractContext): void {
       assert.equal(run?.finishedMs, T0 + 2000);
       assert.equal(run?.leaseUntilMs, null);
       assert.equal(await ctx.store().abandonRun(runId, 'lost', error, T0 + 3000), undefined);
+    });
+
+    it('abandonRun records a claimed run that never started as skipped, and its slot stays claimed', async () => {
+      const id = uniqueId('abandon-skip');
+      const runId = await claimOne(ctx.store(), id, T0);
+      const why = { stage: 'executor' as const, name: 'Skipped', message: 'the task was stopped before its run started' };
+      const run = await ctx.store().abandonRun(runId, 'skipped', why, T0 + 10);
+      assert.equal(run?.status, 'skipped');
+      assert.deepEqual(run?.error, why);
+      assert.equal(run?.finishedMs, T0 + 10);
+      assert.deepEqual(await ctx.store().claimSlots([claim(id, T0, 'owner-b')]), []);
+      assert.deepEqual(await ctx.store().runningRuns(id), []);
     });
 
     it('expireLeases marks only runs whose lease passed as lost', async () => {

@@ -26,7 +26,7 @@ export function scheduledTask(id: string, extra: Record<string, unknown> = {}): 
   return makeTask({ id, script: 'hello.js', running: true, init: T0, interval: MINUTE, ...extra });
 }
 
-export function succeeded(startedMs: number, durationMs: number, result = '{"ok":true}'): RunReport {
+export function succeeded(startedMs: number, durationMs: number, result: string | null = '{"ok":true}'): Extract<RunReport, { outcome: 'succeeded' }> {
   return {
     outcome: 'succeeded',
     result,

@@ -3,7 +3,7 @@
 import pg from 'pg';
 import type { Logger } from '../../lib/logger.js';
 import { redactUrl } from '../../lib/logger.js';
-import type { RunError, RunOutcome, RunRecord, RunReport, RunStats } from '../../domain/run.js';
+import type { RunError, RunRecord, RunReport, RunStats } from '../../domain/run.js';
 import { toTaskRow, type Task } from '../../domain/task.js';
 import { leaseExpiredError, pageOf, runFromRow, runStatsFrom, taskFromRow, type RunRow, type TaskDbRow } from '../rows.js';
 import type { ClaimRequest, ListRunsQuery, ListTasksQuery, NewRun, PutTaskResult, Store } from '../store.js';
@@ -158,7 +158,7 @@ class PostgresStore implements Store {
     return rows[0] === undefined ? undefined : runFromRow(rows[0]);
   }
 
-  async abandonRun(runId: number, outcome: Extract<RunOutcome, 'lost' | 'failed'>, error: RunError, nowMs: number): Promise<RunRecord | undefined> {
+  async abandonRun(runId: number, outcome: Parameters<Store['abandonRun']>[1], error: RunError, nowMs: number): Promise<RunRecord | undefined> {
     const { rows } = await this.query<RunRow>('abandonRun', sql.abandonRun, [runId, outcome, JSON.stringify(error), nowMs]);
     return rows[0] === undefined ? undefined : runFromRow(rows[0]);
   }

@@ -172,7 +172,7 @@ class SqliteStore implements Store {
     return row === undefined ? undefined : runFromRow(row);
   }
 
-  async abandonRun(runId: number, outcome: 'lost' | 'failed', error: RunError, nowMs: number): Promise<RunRecord | undefined> {
+  async abandonRun(runId: number, outcome: Parameters<Store['abandonRun']>[1], error: RunError, nowMs: number): Promise<RunRecord | undefined> {
     const row = this.q.abandonRun.get({ id: runId, status: outcome, error: JSON.stringify(error), nowMs }) as RunRow | undefined;
     return row === undefined ? undefined : runFromRow(row);
   }
