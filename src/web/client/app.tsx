@@ -96,7 +96,7 @@ export function App() {
           <a href={hrefOf.tasks()}>Tasks</a>
           {who && allows(who.role, 'test') && <a href={hrefOf.test()}>Test a script</a>}
         </nav>
-        <span class={`live live-${live}`} role="status">{who ? { connecting: 'Connecting…', live: 'Live', offline: 'Offline, retrying' }[live] : ''}</span>
+        {who && <span class={`live live-${live}`} role="status">{{ connecting: 'Connecting…', live: 'Live', offline: 'Offline, retrying' }[live]}</span>}
         {who?.name && <span class="who">{who.name} · {who.role}</span>}
         {api.hasToken() && <button type="button" class="link" onClick={signOut}>Sign out</button>}
       </header>

@@ -4,17 +4,18 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, taskPath } from './api-client.js';
 import { useApp, useCan, useLive, useNow } from './app-context.js';
 import { ConfirmDialog } from './dialogs.js';
-import { durationInWords, intervalInWords, prettyJson } from './format.js';
+import { prettyJson } from './format.js';
 import { RunChart } from './run-chart.js';
 import { RunHistory } from './run-history.js';
 import { RunResult } from './run-result.js';
 import { useTaskActions, type RunOutcome } from './task-actions.js';
-import { intervalOf, scriptOf, type RunView, type TaskDoc, type TaskStatus } from './task-fields.js';
-import { OutcomeBadge, StateBadge, When } from './task-table.js';
+import type { RunView, TaskDoc, TaskStatus } from './task-fields.js';
+import { StatusCards, type Slot } from './status-cards.js';
+import { StateBadge } from './task-table.js';
 import { hrefOf, navigate } from './use-route.js';
 
 interface Slots {
-  readonly slots: ReadonlyArray<{ readonly ms: number; readonly at: string }>;
+  readonly slots: readonly Slot[];
 }
 
 const RUNS_PAGE = 50;
@@ -98,8 +99,6 @@ export function TaskDetail({ id }: { readonly id: string }) {
   if (!task || !status) return <p aria-busy="true">Loading task {id}…</p>;
 
   const running = status.running;
-  const next = status.nextExecution ? Number(status.nextExecution) : undefined;
-  const last = status.lastRun;
 
   const run = async () => {
     setBusy(true);
@@ -140,27 +139,7 @@ export function TaskDetail({ id }: { readonly id: string }) {
 
       <div aria-live="polite">{outcome && <RunResult outcome={outcome} onClose={() => setOutcome(null)} />}</div>
 
-      <div class="cards">
-        <section class="card" aria-labelledby="status-title">
-          <h2 id="status-title">Status</h2>
-          <dl class="facts">
-            <dt>Script</dt><dd class="script">{scriptOf(task)}</dd>
-            <dt>Interval</dt><dd>{intervalInWords(intervalOf(task))}</dd>
-            <dt>Next run</dt><dd>{next !== undefined ? <When ms={next} now={now} /> : status.ended ? 'ended' : '—'}</dd>
-            <dt>Last run</dt>
-            <dd>{last ? <span class="last-run"><OutcomeBadge status={last.status} /> {durationInWords(last.durationMs)}{last.finishedAt && <> · <When ms={Date.parse(last.finishedAt)} now={now} /></>}</span> : 'never'}</dd>
-            <dt>Consecutive failures</dt><dd class={status.consecutiveFailures > 0 ? 'failing' : ''}>{status.consecutiveFailures}</dd>
-            <dt>Runs</dt>
-            <dd>{Object.entries(status.runs).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k.replace('_', ' ')}`).join(', ') || 'none'}</dd>
-          </dl>
-        </section>
-        <section class="card" aria-labelledby="slots-title">
-          <h2 id="slots-title">Next slots{running ? '' : ' (if started)'}</h2>
-          {slots.length === 0 ? <p>{status.onDemand ? 'On demand: runs only when asked.' : 'No more slots.'}</p> : (
-            <ol class="slots">{slots.map((s) => <li key={s.ms}><When ms={s.ms} now={now} /></li>)}</ol>
-          )}
-        </section>
-      </div>
+      <StatusCards task={task} status={status} slots={slots} now={now} />
 
       <section aria-labelledby="chart-title">
         <h2 id="chart-title">Durations and lateness</h2>

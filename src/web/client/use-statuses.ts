@@ -6,7 +6,7 @@ import { useApp, useLive } from './app-context.js';
 import type { TaskStatus } from './task-fields.js';
 
 const CONCURRENCY = 6;
-const REFRESH_MS = 30_000;
+const CHECK_MS = 5_000;
 
 export type StatusMap = ReadonlyMap<string, TaskStatus>;
 
@@ -46,12 +46,21 @@ export function useStatuses(ids: readonly string[]): StatusMap {
     };
   }, [key, api, session, refreshTick]);
 
-  // Next runs move on by themselves; a slow refresh keeps the visible rows honest between events.
+  // Runs announce themselves (run:finished), but a slot can pass without one (skipped, or another
+  // replica's run): a row whose next run is in the past is read again. Nothing else is polled, so a
+  // dashboard left open stays far below a rate limit.
   useEffect(() => {
     const timer = setInterval(() => {
-      for (const id of ids) stale.current.add(id);
-      setRefreshTick((t) => t + 1);
-    }, REFRESH_MS);
+      let due = false;
+      for (const id of ids) {
+        const next = cache.current.get(id)?.nextExecution;
+        if (next && Number(next) < Date.now() - 2000 && !stale.current.has(id)) {
+          stale.current.add(id);
+          due = true;
+        }
+      }
+      if (due) setRefreshTick((t) => t + 1);
+    }, CHECK_MS);
     return () => clearInterval(timer);
   }, [key]);
 
