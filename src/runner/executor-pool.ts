@@ -159,13 +159,18 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
         const job = executor.job;
         if (executor.status !== 'busy' || job === null || job.runId !== message.runId) return;
         executor.job = null;
-        executor.status = 'draining';
         executor.drained = { runId: job.runId, taskId: job.request.context.taskId };
-        executor.drainTimer = setTimeout(() => kill(executor, 'its drain did not end'), options.drainMs + DRAIN_SLACK_MS);
+        if (message.idle) {
+          executor.status = 'idle';
+        } else {
+          executor.status = 'draining';
+          executor.drainTimer = setTimeout(() => kill(executor, 'its drain did not end'), options.drainMs + DRAIN_SLACK_MS);
+        }
         const timing = { logs: message.logs, startedMs: job.startedMs, finishedMs: now() };
         settle(job, message.type === 'done'
           ? { outcome: 'succeeded', result: message.result, ...timing }
           : { outcome: 'failed', error: message.error, ...timing });
+        if (message.idle) dispatch();
         return;
       }
       case 'idle':

@@ -56,6 +56,8 @@ export interface DoneMessage {
   /** JSON text of the result, or null when `main` returned undefined. */
   readonly result: string | null;
   readonly logs: string;
+  /** True when the script left nothing pending: the executor is ready at once and sends no idle/recycle. */
+  readonly idle: boolean;
 }
 
 export interface FailedMessage {
@@ -63,9 +65,10 @@ export interface FailedMessage {
   readonly runId: string;
   readonly error: RunError;
   readonly logs: string;
+  readonly idle: boolean;
 }
 
-/** After done/failed: the script's pending work has finished, the executor can take another run. */
+/** After done/failed with idle false: the script's pending work has finished, the executor can take another run. */
 export interface IdleMessage {
   readonly type: 'idle';
   readonly runId: string;
@@ -101,9 +104,9 @@ export function isFromExecutor(value: unknown): value is FromExecutor {
   if (typeof message.runId !== 'string') return false;
   switch (message.type) {
     case 'done':
-      return (typeof message.result === 'string' || message.result === null) && typeof message.logs === 'string';
+      return (typeof message.result === 'string' || message.result === null) && typeof message.logs === 'string' && typeof message.idle === 'boolean';
     case 'failed':
-      return isRunError(message.error) && typeof message.logs === 'string';
+      return isRunError(message.error) && typeof message.logs === 'string' && typeof message.idle === 'boolean';
     case 'recycle':
       return typeof message.reason === 'string';
     case 'late':

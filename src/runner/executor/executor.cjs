@@ -57,12 +57,13 @@ function guardKill(strict) {
 }
 
 async function run(message) {
-  const state = { runId: message.runId, log: createLogBuffer(init.logMaxBytes), abort: new AbortController(), reported: false, lateBytes: 0, baseline: resourceCounts() };
+  // outcome: what the run ended with (set once); sent: whether it has gone to Director.
+  const state = { runId: message.runId, log: createLogBuffer(init.logMaxBytes), abort: new AbortController(), outcome: null, sent: false, lateBytes: 0, baseline: resourceCounts() };
   current = state;
   const context = nextContext !== null ? nextContext : createContext();
   nextContext = null;
   const filename = message.filename;
-  const scriptRequire = prepareRun(context, init, filename, (text) => (state.reported ? late(state, text) : state.log.write(text)));
+  const scriptRequire = prepareRun(context, init, filename, (text) => (state.sent ? late(state, text) : state.log.write(text)));
   let compiled;
   try {
     compiled = vm.compileFunction(message.source, PARAMETERS, { filename, parsingContext: context });
@@ -88,7 +89,7 @@ async function run(message) {
   } catch (error) {
     return fail(state, 'run', error);
   }
-  if (state.reported) return; // it already failed asynchronously while main was pending
+  if (state.outcome !== null) return; // it already failed asynchronously while main was pending
   let result = null;
   if (value !== undefined) {
     try {
@@ -102,12 +103,12 @@ async function run(message) {
       return fail(state, 'serialize', { name: 'RangeError', message: `the result is ${bytes} bytes, more than DIRECTOR_RESULT_MAX_BYTES (${init.resultMaxBytes})` });
     }
   }
-  report(state, { type: 'done', runId: state.runId, result, logs: state.log.text() });
+  report(state, { type: 'done', result });
 }
 
 function fail(state, stage, error) {
-  if (state.reported || current !== state) return;
-  report(state, { type: 'failed', runId: state.runId, error: describeError(stage, error), logs: state.log.text() });
+  if (current !== state) return;
+  report(state, { type: 'failed', error: describeError(stage, error) });
 }
 
 /** Errors come from another realm, may be any value, and may have throwing getters: describe defensively. */
@@ -134,10 +135,12 @@ function scriptError(error, kind) {
   const state = current;
   if (state === null) {
     process.stderr.write(`director executor: ${kind} with no run going: ${describeError('run', error).message}\n`);
-  } else if (!state.reported) {
-    report(state, { type: 'failed', runId: state.runId, error: describeError('run', error, `${kind}: `), logs: state.log.text() });
+  } else if (state.outcome === null) {
+    report(state, { type: 'failed', error: describeError('run', error, `${kind}: `) });
   } else {
-    late(state, `[director] ${kind} after the run was reported: ${describeError('run', error).message}\n`);
+    const text = `[director] ${kind} after main returned: ${describeError('run', error).message}\n`;
+    if (state.sent) late(state, text);
+    else state.log.write(text);
   }
 }
 
@@ -148,10 +151,22 @@ function late(state, text) {
   send({ type: 'late', runId: state.runId, text });
 }
 
-function report(state, message) {
-  state.reported = true;
-  send(message);
-  drain(state);
+/**
+ * The outcome is sent one turn later, together with whether the script left work pending: most scripts
+ * leave none, and then one message both reports the run and frees the executor.
+ */
+function report(state, outcome) {
+  if (state.outcome !== null) return;
+  state.outcome = outcome;
+  setImmediate(() => {
+    if (current !== state) return;
+    closeIdleSockets();
+    const idle = pendingWork(state.baseline).length === 0 && tampering() === null;
+    state.sent = true;
+    send({ ...outcome, runId: state.runId, logs: state.log.text(), idle });
+    if (idle) becomeIdle();
+    else drain(state);
+  });
 }
 
 /**
@@ -171,7 +186,7 @@ function drain(state) {
     setTimeout(() => setImmediate(check), wait);
     wait = Math.min(wait * 2, 50);
   };
-  setImmediate(check);
+  setTimeout(() => setImmediate(check), 0);
 }
 
 function finish(state, reason) {
@@ -182,6 +197,11 @@ function finish(state, reason) {
     return;
   }
   send({ type: 'idle', runId: state.runId });
+  becomeIdle();
+}
+
+function becomeIdle() {
+  current = null;
   setImmediate(() => {
     if (nextContext === null && current === null) nextContext = createContext();
   });

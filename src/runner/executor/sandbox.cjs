@@ -142,7 +142,16 @@ function createStrictProcess(init, filename) {
 
 /** Fills the per-run globals of a context prepared by createContext. */
 function prepareRun(context, init, filename, sink) {
-  context.console = createConsole(sink);
+  // Built on first use: most scripts never log, and a Console costs more than the rest of the run.
+  let scriptConsole = null;
+  Object.defineProperty(context, 'console', {
+    configurable: true,
+    enumerable: false,
+    get: () => (scriptConsole === null ? (scriptConsole = createConsole(sink)) : scriptConsole),
+    set: (value) => {
+      scriptConsole = value;
+    },
+  });
   context.process = init.policy === 'trusted' ? process : createStrictProcess(init, filename);
   return createRequire(init);
 }
