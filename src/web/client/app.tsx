@@ -123,7 +123,10 @@ function Views() {
   // A new view moves focus to its heading region, as a page load would.
   useEffect(() => {
     const key = JSON.stringify(route);
-    if (focusTarget.current !== '' && focusTarget.current !== key) document.getElementById('main')?.focus();
+    if (focusTarget.current !== '' && focusTarget.current !== key) {
+      window.scrollTo(0, 0);
+      document.getElementById('main')?.focus({ preventScroll: true });
+    }
     focusTarget.current = key;
   }, [route]);
 
