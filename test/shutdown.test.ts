@@ -12,8 +12,13 @@ import { startAssetsServer, type AssetsServer } from './support/assets-server.js
 import { startDirectorProcess, type DirectorProcess } from './support/director-process.js';
 import { eventually, within } from './support/wait.js';
 
-// Ignores its abort signal on purpose: only the grace period decides whether it may finish.
-const SLOW = 'module.exports.main = () => new Promise((resolve) => setTimeout(() => resolve({ slept: 2000 }), 2000));';
+// Tells the assets server it is running (so the test signals at the right moment), then ignores its
+// abort signal on purpose: only the grace period decides whether it may finish.
+const slowScript = (assetsUrl: string) => `
+  module.exports.main = (config, context) => new Promise((resolve) => {
+    require('http').get('${assetsUrl}/started/' + config.mark, (res) => res.resume()).on('error', () => {});
+    setTimeout(() => resolve({ slept: 2000 }), 2000);
+  });`;
 
 describe('shutdown', () => {
   let assets: AssetsServer;
@@ -21,7 +26,7 @@ describe('shutdown', () => {
   const started: DirectorProcess[] = [];
   before(async () => {
     assets = await startAssetsServer();
-    assets.setScript('slow.js', SLOW);
+    assets.setScript('slow.js', slowScript(assets.url));
   });
   after(async () => {
     // A failed case must not leave its Director running.
@@ -39,16 +44,12 @@ describe('shutdown', () => {
     });
     started.push(director);
     const created = await fetch(`${director.url}/api/v1/tasks`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'slow', script: 'slow.js', running: false }),
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'slow', script: 'slow.js', running: false, config: { mark: dataDir.slice(-6) } }),
     });
     assert.equal(created.status, 200);
     const answer = fetch(`${director.url}/api/v1/tasks/slow/run`, { method: 'POST' }).catch((error: Error) => error);
-    await eventually(async () => {
-      const runs = (await (await fetch(`${director.url}/api/v1/tasks/slow/runs`)).json()) as { runs: RunRecord[] };
-      return runs.runs.some((run) => run.status === 'running' && run.startedMs !== null);
-    }, 10_000, 'the slow run to start');
-    // The script itself must be running, not only its row: the fetch of slow.js is the last step before it.
-    await assets.waitForRequest((request) => request.path.endsWith('/slow.js'), 10_000);
+    // The script itself must be running, not only its row: it calls home once main() has begun.
+    await assets.waitForRequest((request) => request.path === `/started/${dataDir.slice(-6)}`, 10_000);
     return { director, dataDir, answer };
   }
 

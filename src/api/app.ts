@@ -13,6 +13,7 @@ import { DirectorError } from '../domain/errors.js';
 import { installErrorHandling } from './error-handler.js';
 import type { Metrics } from '../lib/metrics.js';
 import { installAuth } from './auth.js';
+import { jsonDeeperThan, MAX_JSON_DEPTH } from './json-depth.js';
 import { installCloseConnectionsOnClose } from './close-connections.js';
 import { installRateLimit } from './rate-limit.js';
 import { installRequestIdEcho, requestId } from './request-id.js';
@@ -86,7 +87,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     const body = String(text);
     if (body.trim() === '') return done(null, undefined);
     try {
-      done(null, JSON.parse(body));
+      const value: unknown = JSON.parse(body);
+      if (jsonDeeperThan(value, MAX_JSON_DEPTH)) return done(new DirectorError('INVALID_BODY', `the body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+      done(null, value);
     } catch (error) {
       done(new DirectorError('INVALID_BODY', `the body is not valid JSON: ${(error as Error).message}`), undefined);
     }

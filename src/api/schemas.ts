@@ -33,10 +33,11 @@ export const ErrorSchema = Type.Object(
 
 export const IdParams = Type.Object({ id: Type.String({ maxLength: 1000 }) });
 
+// At most 15 digits: a larger offset is not a safe integer, and SQLite refuses it as a datatype mismatch (a 500).
 export const PageQuery = Type.Object(
   {
-    limit: Type.Optional(Type.String({ pattern: '^\\d+$' })),
-    offset: Type.Optional(Type.String({ pattern: '^\\d+$' })),
+    limit: Type.Optional(Type.String({ pattern: '^\\d{1,15}$' })),
+    offset: Type.Optional(Type.String({ pattern: '^\\d{1,15}$' })),
   },
   { additionalProperties: true },
 );
