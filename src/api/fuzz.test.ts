@@ -11,6 +11,8 @@ import type { InjectOptions } from 'fastify';
 import { startHarness, type Harness } from '../../test/support/director-harness.js';
 
 const TOTAL = 10_000;
+// Most requests carry the admin token, so they reach the handlers; the rest test the token check.
+const ADMIN = 'fuzz-admin-token-0123456789abcdef';
 const RAW_SHARE = 0.15;
 const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
@@ -102,7 +104,8 @@ function randomBody(r: Rng): string | undefined {
 function randomHeaders(r: Rng, body: string | undefined): Record<string, string> {
   const headers: Record<string, string> = {};
   if (body !== undefined || r.chance(0.2)) headers['content-type'] = r.pick(TYPES);
-  if (r.chance(0.2)) headers.authorization = r.pick(['Bearer', 'Bearer x', 'Basic Zm9vOmJhcg==', 'Bearer ' + 'a'.repeat(5000), 'bearer  ']);
+  if (r.chance(0.8)) headers.authorization = `Bearer ${ADMIN}`;
+  else if (r.chance(0.5)) headers.authorization = r.pick(['Bearer', 'Bearer x', 'Basic Zm9vOmJhcg==', 'Bearer ' + 'a'.repeat(5000), 'bearer  ', `Bearer ${ADMIN}\u00e9`, `Bearer  ${ADMIN} ${ADMIN}`]);
   if (r.chance(0.1)) headers['x-request-id'] = r.pick(['ok-1', 'a'.repeat(500), '日本', '<x>', '']);
   if (r.chance(0.1)) headers.origin = r.pick(['http://evil.example', 'null', '*', '']);
   if (r.chance(0.1)) headers['access-control-request-method'] = r.pick(METHODS);
@@ -194,19 +197,23 @@ describe('fuzz', () => {
   let h: Harness;
   let port = 0;
   before(async () => {
-    h = await startHarness({ listen: true });
+    h = await startHarness({ listen: true, env: { DIRECTOR_API_TOKENS: `fuzz:admin:${ADMIN}` } });
     h.assets.setScript('ok.js', 'module.exports.main = () => ({ ok: true });');
     for (const [i, id] of KEPT.entries()) {
-      const created = await h.call('POST', '/api/v1/tasks', { id, script: 'ok.js', running: false, interval: 3_600_000, config: { i } });
-      assert.equal(created.status, 200);
+      const created = await call('POST', '/api/v1/tasks', { id, script: 'ok.js', running: false, interval: 3_600_000, config: { i } });
+      assert.equal(created.statusCode, 200);
     }
     // One run in the history, so run routes have something to read.
-    assert.equal((await h.call('POST', `/api/v1/tasks/${KEPT[0]}/run`)).status, 200);
+    assert.equal((await call('POST', `/api/v1/tasks/${KEPT[0]}/run`)).statusCode, 200);
     const address = h.director.app.server.address();
     assert.ok(address && typeof address === 'object');
     port = address.port;
   });
   after(async () => h.close());
+  const call = (method: 'GET' | 'POST', url: string, body?: unknown) => h.request({
+    method, url, headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+  });
 
   it(`answers ${TOTAL} random requests with 2xx/4xx only and leaves the store unchanged (seed ${seed})`, { timeout: 600_000 }, async (t) => {
     t.diagnostic(`fuzz seed: ${seed} (FUZZ_SEED=${seed} reproduces this run)`);
@@ -237,7 +244,7 @@ describe('fuzz', () => {
     assert.deepEqual(failures.slice(0, 20), [], `${failures.length} bad answers (seed ${seed})`);
     const health = await fetch(`http://127.0.0.1:${port}/health`);
     assert.equal(health.status, 200, 'still answering');
-    assert.equal((await h.call('GET', '/ready')).status, 200, 'still ready');
+    assert.equal((await call('GET', '/ready')).statusCode, 200, 'still ready');
     assert.equal(snapshot(h.dataDir), before, 'the store is unchanged');
   });
 
@@ -255,11 +262,11 @@ describe('fuzz', () => {
       cases.push(['POST', '/api/v1/tasks/test', `{"scriptText":"module.exports.main = (c) => c","scriptConfig":${value}}`]);
     }
     for (const [method, url, payload] of cases) {
-      const response = await h.request({ method: method as 'POST' | 'PUT', url, headers: json, payload });
+      const response = await h.request({ method: method as 'POST' | 'PUT', url, headers: { ...json, authorization: `Bearer ${ADMIN}` }, payload });
       assert.ok(response.statusCode < 500, `${method} ${url} ${payload.slice(0, 120)} → ${response.statusCode} ${response.body.slice(0, 200)}`);
     }
-    const test = await h.call('POST', '/api/v1/tasks/test', { scriptText: 'module.exports.main = () => 42' });
-    assert.equal(test.status, 200, 'the executor pool still runs scripts');
-    assert.equal(test.body, 42);
+    const test = await call('POST', '/api/v1/tasks/test', { scriptText: 'module.exports.main = () => 42' });
+    assert.equal(test.statusCode, 200, 'the executor pool still runs scripts');
+    assert.equal(test.body, '42');
   });
 });
