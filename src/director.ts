@@ -54,10 +54,12 @@ export async function createDirector(config: Config, options: DirectorOptions = 
   const clock = options.clock ?? systemClock;
   const events = new DirectorEvents();
   const store = await openStore(config, logger);
+  // First, so that assets, runner and scheduler can report fetches and store errors to it; the pool is
+  // read through a getter because the runner is built below (and is only read at scrape time).
+  const metrics = createMetrics({ events, store, runner: { poolState: () => runner.poolState() } });
   const assets = createAssets({ config });
   const runner = createTaskRunner({ config, store, assets, events, clock, logger: logger.child({ module: 'runner' }) });
   const scheduler = createScheduler({ config, store, runner, events, clock, logger: logger.child({ module: 'scheduler' }) });
-  const metrics = createMetrics({ events, store, runner });
   const stopRunLog = startRunLog({ events, logger: logger.child({ module: 'runs' }) });
   let retention: RunRetention | undefined;
   const tasksFolder = config.tasksDir === null ? null : createTasksFolder({
