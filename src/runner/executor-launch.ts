@@ -33,6 +33,8 @@ export interface LaunchOptions {
 
 export interface ExecutorLaunch {
   readonly file: string;
+  /** What fork() executes: node itself, or setpriv wrapping node (see withParentDeathSignal). */
+  readonly execPath: string;
   readonly execArgv: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string;
@@ -75,7 +77,7 @@ export function planExecutorLaunch(options: LaunchOptions): ExecutorLaunch {
   };
   const heap = `--max-old-space-size=${options.memoryMb}`;
   if (options.policy === 'trusted') {
-    return { file: executorFile, execArgv: [heap], env: withoutNodeOptions(options.env, null), cwd: process.cwd(), init, warnings };
+    return { file: executorFile, ...withParentDeathSignal([heap]), env: withoutNodeOptions(options.env, null), cwd: process.cwd(), init, warnings };
   }
   const readable = [executorDir, ...new Set(Object.values(packages).flatMap((entry) => packageClosure(packageRootOf(entry))))];
   const execArgv = [
@@ -85,7 +87,20 @@ export function planExecutorLaunch(options: LaunchOptions): ExecutorLaunch {
     heap,
   ];
   const user = unprivilegedUser(options.scriptUser, [executorFile, ...readable], warnings);
-  return { file: executorFile, execArgv, env: withoutNodeOptions(options.env, options.scriptEnv), cwd: executorDir, ...user, init, warnings };
+  return { file: executorFile, ...withParentDeathSignal(execArgv), env: withoutNodeOptions(options.env, options.scriptEnv), cwd: executorDir, ...user, init, warnings };
+}
+
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((candidate) => existsSync(candidate));
+
+/**
+ * An executor stuck in `for(;;){}` never notices that Director died (SIGKILL, OOM killer) and would
+ * spin forever. setpriv (util-linux) sets PR_SET_PDEATHSIG before exec'ing node, so the kernel kills
+ * the executor with its parent. Without setpriv, executors still exit when the IPC channel closes,
+ * unless they are blocked.
+ */
+function withParentDeathSignal(nodeArgs: readonly string[]): { execPath: string; execArgv: string[] } {
+  if (SETPRIV === undefined || process.platform !== 'linux') return { execPath: process.execPath, execArgv: [...nodeArgs] };
+  return { execPath: SETPRIV, execArgv: ['--pdeathsig', 'KILL', '--', process.execPath, ...nodeArgs] };
 }
 
 function isBuiltin(name: string): boolean {

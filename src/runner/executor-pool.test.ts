@@ -2,6 +2,8 @@
 // recorded failures while this (Director's) process stays responsive.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { failure, startTestPool, watchEventLoop, type LoopWatch, type TestPool } from './test-support/test-pool.js';
 
@@ -151,4 +153,44 @@ describe('executor pool: pending work, queueing and shutdown', () => {
     const late = await t.run('module.exports.main = () => 1;');
     assert.equal(failure(late).error.stage, 'shutdown');
   });
+});
+
+/** Pids whose parent is `pid`, read from /proc. */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (new RegExp(`^PPid:\\s+${pid}$`, 'm').test(readFileSync(`/proc/${entry}/status`, 'utf8'))) children.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return children;
+}
+
+function alive(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+describe('executor pool: when Director dies', { skip: process.platform !== 'linux' }, () => {
+  for (const policy of ['strict', 'trusted']) {
+    test(`a ${policy} executor spinning in an endless loop dies with a SIGKILLed Director`, async () => {
+      const owner = spawn(process.execPath, ['--import', 'tsx', new URL('./test-support/looping-pool.ts', import.meta.url).pathname, policy], { stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise<void>((resolve, reject) => {
+        owner.stdout.on('data', (chunk: Buffer) => { if (chunk.toString().includes('looping')) resolve(); });
+        owner.once('exit', () => reject(new Error('the pool process exited early')));
+      });
+      const executors = childrenOf(owner.pid ?? -1).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('executor.cjs'));
+      assert.equal(executors.length, 1, 'one executor was running');
+      owner.kill('SIGKILL');
+      const deadline = Date.now() + 5000;
+      while (executors.some(alive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(executors.filter(alive), [], 'the executor outlived Director');
+    });
+  }
 });

@@ -100,6 +100,7 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
     let child: ChildProcess;
     try {
       child = fork(launch.file, [], {
+        execPath: launch.execPath,
         execArgv: [...launch.execArgv],
         env: { ...launch.env },
         cwd: launch.cwd,

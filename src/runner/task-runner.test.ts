@@ -154,14 +154,30 @@ module.exports.main = (config) => {
     assert.equal((await f.runner.runNow(marker)).id, before.id + 1);
   });
 
-  test('a scheduled run obeys the task timeout; /run uses the longer manual default', async () => {
+  test('a task\'s own timeout applies to scheduled runs and /run alike', async () => {
     f.server.setScript('slow.js', 'module.exports.main = () => new Promise((r) => setTimeout(() => r("done"), 700));');
     const task = await f.task({ id: 'slow', script: 'slow.js', timeout: 200, interval: 60_000 });
     const scheduled = await f.runner.runClaimed(task, await f.claim(task, Date.now()));
     assert.equal(scheduled.status, 'timed_out');
     assert.equal(scheduled.error?.stage, 'timeout');
-    const manual = await f.runner.runNow(task);
-    assert.equal(manual.status, 'succeeded');
+    assert.equal((await f.runner.runNow(task)).status, 'timed_out');
+  });
+});
+
+describe('task runner: default timeouts', () => {
+  test('without a task timeout, scheduled runs get DIRECTOR_RUN_TIMEOUT_MS and /run the longer manual default', async () => {
+    const f = await startFixture({ runTimeoutMs: 300, manualRunTimeoutMs: 10_000 });
+    try {
+      f.server.setScript('slow.js', 'module.exports.main = () => new Promise((r) => setTimeout(() => r("done"), 700));');
+      const task = await f.task({ id: 'slow', script: 'slow.js', interval: 60_000 });
+      const scheduled = await f.runner.runClaimed(task, await f.claim(task, Date.now()));
+      assert.equal(scheduled.status, 'timed_out');
+      assert.match(scheduled.error?.message ?? '', /within 300 ms/);
+      assert.equal((await f.runner.runNow(task)).status, 'succeeded');
+      assert.equal((await f.runner.runTest('module.exports.main = () => new Promise((r) => setTimeout(() => r(1), 700));', {})).outcome, 'succeeded');
+    } finally {
+      await f.close();
+    }
   });
 });
 

@@ -65,6 +65,14 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
     }, Math.max(1, Math.floor(config.leaseMs / 3)));
   }
 
+  /**
+   * A task's own `timeout` applies to every run of it; without one, /run gets the longer manual
+   * default, because the Databases UI's backup scripts run for minutes behind a held request.
+   */
+  function timeoutOf(task: Task, scheduled: boolean): number {
+    return task.settings.timeoutMs ?? (scheduled ? config.runTimeoutMs : config.manualRunTimeoutMs);
+  }
+
   async function execute(script: string, scriptConfig: unknown, context: RunContext, timeoutMs: number): Promise<RunReport> {
     const startedMs = clock.now();
     let fetched;
@@ -118,14 +126,13 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
     ready: () => pool.ready(),
     runClaimed(task, run) {
       if (closing !== null) return refuse(run);
-      const timeoutMs = run.trigger === 'schedule' ? task.settings.timeoutMs ?? config.runTimeoutMs : config.manualRunTimeoutMs;
-      return track(record(task, run, timeoutMs));
+      return track(record(task, run, timeoutOf(task, run.trigger === 'schedule')));
     },
     async runNow(task) {
       const run = await store.insertRun({ taskId: task.id, slot: null, attempt: 1, trigger: 'manual', owner: config.instanceId, nowMs: clock.now(), leaseMs: config.leaseMs });
       if (run === undefined) throw new Error(`could not record a manual run of task "${task.id}"`);
       if (closing !== null) return refuse(run);
-      return track(record(task, run, config.manualRunTimeoutMs));
+      return track(record(task, run, timeoutOf(task, false)));
     },
     async runTest(scriptText, scriptConfig) {
       const startedMs = clock.now();
