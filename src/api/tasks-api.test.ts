@@ -122,6 +122,17 @@ describe('task API', () => {
     assert.equal((await h.call('GET', '/api/v1/tasks/slash-1/status/')).status, 200);
   });
 
+  it('answers the whole outcome, logs included, with ?details=true', async () => {
+    const ok = await h.call('POST', '/api/v1/tasks/test?details=true', { scriptText: 'module.exports.main = () => { console.log("said"); return 7; }', scriptConfig: {} });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.body.status, 'succeeded');
+    assert.equal(ok.body.result, 7);
+    assert.match(ok.body.logs, /said/);
+    const failed = await h.call('POST', '/api/v1/tasks/test?details=true', { scriptText: 'module.exports.main = () => { throw new Error("no") }' });
+    assert.equal(failed.status, 500);
+    assert.equal(failed.body.error.stage, 'run');
+  });
+
   it('serves the OpenAPI document and Swagger UI', async () => {
     const doc = await h.call('GET', '/docs/json');
     assert.equal(doc.status, 200);

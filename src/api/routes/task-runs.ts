@@ -40,8 +40,20 @@ interface Ended {
  * COMPAT 19: a result is sent as its JSON (a string as JSON.stringify(s)); undefined, a failure or a
  * timeout is a 500 whose message is readable and names the failing stage.
  */
-function sendEnded(reply: FastifyReply, ended: Ended): void {
+function sendEnded(reply: FastifyReply, ended: Ended, details: boolean): void {
   const runId = ended.runId === undefined ? {} : { runId: ended.runId };
+  if (details) {
+    // ?details=true (the dashboard): the whole outcome, logs included, even on success.
+    const ok = ended.status === 'succeeded' && ended.result !== null;
+    reply.status(ok ? 200 : 500).send({
+      status: ended.status,
+      result: ended.result === null ? null : JSON.parse(ended.result),
+      error: ended.error,
+      logs: ended.logs ?? '',
+      ...runId,
+    });
+    return;
+  }
   if (ended.status === 'succeeded' && ended.result !== null) {
     reply.status(200).type('application/json').header('x-director-run-status', 'succeeded').send(ended.result);
     return;
@@ -70,12 +82,17 @@ export async function taskRunRoutes(api: FastifyInstance, deps: ApiDeps): Promis
     return deps.runner;
   }
 
-  const runNow = async (request: { params: unknown }, reply: FastifyReply) => {
+  const wantsDetails = (query: unknown) => {
+    const value = (query as { details?: string } | undefined)?.details;
+    return value === 'true' || value === '1';
+  };
+
+  const runNow = async (request: { params: unknown; query: unknown }, reply: FastifyReply) => {
     const { id } = request.params as { id: string };
     const task = await store.getTask(id);
     if (!task) throw taskNotFound(id);
     const run = await runner().runNow(task);
-    sendEnded(reply, { status: run.status, result: run.result, error: run.error, logs: run.logs, runId: run.id });
+    sendEnded(reply, { status: run.status, result: run.result, error: run.error, logs: run.logs, runId: run.id }, wantsDetails(request.query));
   };
   const runSchema = { tags: ['runs'], summary: 'Run a task now and answer its result', params: IdParams, response: errors(404, 500, 503) };
   api.post('/:id/run', { config: { role: 'operator' }, schema: runSchema }, runNow);
@@ -98,7 +115,7 @@ export async function taskRunRoutes(api: FastifyInstance, deps: ApiDeps): Promis
       result: report.outcome === 'succeeded' ? report.result : null,
       error: report.outcome === 'succeeded' ? null : report.error,
       logs: report.logs,
-    });
+    }, wantsDetails(request.query));
   });
 
   api.get('/:id/runs', {
