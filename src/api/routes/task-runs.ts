@@ -94,7 +94,7 @@ export async function taskRunRoutes(api: FastifyInstance, deps: ApiDeps): Promis
     const run = await runner().runNow(task);
     sendEnded(reply, { status: run.status, result: run.result, error: run.error, logs: run.logs, runId: run.id }, wantsDetails(request.query));
   };
-  const runSchema = { tags: ['runs'], summary: 'Run a task now and answer its result', params: IdParams, response: errors(404, 500, 503) };
+  const runSchema = { tags: ['runs'], summary: 'Run a task now and answer its result', params: IdParams, response: errors(404, 503) };
   api.post('/:id/run', { config: { role: 'operator' }, schema: runSchema }, runNow);
   api.put('/:id/run', { config: { role: 'operator' }, schema: runSchema }, runNow);
 
@@ -104,7 +104,7 @@ export async function taskRunRoutes(api: FastifyInstance, deps: ApiDeps): Promis
       tags: ['runs'],
       summary: 'Run script text with a config; nothing is stored',
       body: Type.Object({ scriptText: Type.String(), scriptConfig: Type.Optional(Type.Unknown()) }, { additionalProperties: true }),
-      response: errors(400, 404, 500, 503),
+      response: errors(400, 404, 503),
     },
   }, async (request, reply) => {
     if (!config.testEndpoint) throw new DirectorError('TEST_ENDPOINT_DISABLED', 'POST /api/v1/tasks/test is disabled on this Director (DIRECTOR_TEST_ENDPOINT=off)');
