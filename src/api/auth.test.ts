@@ -4,7 +4,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { sha256Hex } from '../config.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { startHarness, type Harness } from '../../test/support/director-harness.js';
+import { startDirectorProcess } from '../../test/support/director-process.js';
+import { eventually } from '../../test/support/wait.js';
 import { bearerToken, createTokenMatcher } from './auth.js';
 
 const TOKENS = {
@@ -248,6 +253,42 @@ describe('script origins', () => {
     assert.equal(inside.status, 200, JSON.stringify(inside.body));
     const named = await h.call('POST', '/api/v1/tasks', { id: 'named', script: 'ok.js', running: false });
     assert.equal(named.status, 200, JSON.stringify(named.body));
+  });
+});
+
+describe('safe default at start-up (real process)', () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'director-auth-start-'));
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('refuses 0.0.0.0 without tokens, naming the fix', async () => {
+    const failure = await startDirectorProcess({ DIRECTOR_HOST: '0.0.0.0', DIRECTOR_DATA_DIR: dataDir }).then(
+      (director) => { director.kill('SIGKILL'); return assert.fail('Director listened on 0.0.0.0 without tokens'); },
+      (error: unknown) => String(error),
+    );
+    assert.match(failure, /exited \(2\)/);
+    assert.match(failure, /DIRECTOR_API_TOKENS/);
+    assert.match(failure, /DIRECTOR_AUTH=off/);
+  });
+
+  it('listens on 0.0.0.0 with DIRECTOR_AUTH=off, warning that anyone can run code', async () => {
+    const director = await startDirectorProcess({ DIRECTOR_HOST: '0.0.0.0', DIRECTOR_AUTH: 'off', DIRECTOR_DATA_DIR: dataDir });
+    try {
+      await eventually(() => /"level":40[^\n]*DIRECTOR_AUTH=off/.test(director.output()), 5_000, 'the DIRECTOR_AUTH=off warning');
+    } finally {
+      director.kill('SIGTERM');
+      assert.equal(await director.exited, 0);
+    }
+  });
+
+  it('says at start-up that without tokens it listens on loopback only', async () => {
+    const director = await startDirectorProcess({ DIRECTOR_DATA_DIR: dataDir });
+    try {
+      assert.match(director.url, /^http:\/\/127\.0\.0\.1:/);
+      await eventually(() => director.output().includes('no API tokens configured: the API is open to local clients only'), 5_000, 'the loopback notice');
+    } finally {
+      director.kill('SIGTERM');
+      assert.equal(await director.exited, 0);
+    }
   });
 });
 
