@@ -45,6 +45,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // A promise some background loop forgot to handle must not take every running script down with it;
+  // Node's default is to exit. Thrown exceptions still exit: after one, state may be inconsistent.
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason }, 'unhandled promise rejection; Director keeps running (this is a bug: please report it)');
+  });
 }
 
 main().catch((error: unknown) => {
