@@ -173,3 +173,29 @@ describe('clock jumps', () => {
     assert.ok(runs.some((r) => r.status === 'skipped' && r.slot === T0 + 4 * MINUTE && /missed 4 slots/.test(r.logs ?? '')));
   });
 });
+
+describe('claiming ahead', () => {
+  it('claims a coming slot shortly before its instant and starts the run exactly at it', async () => {
+    await h.put({ id: 'a', running: true, init: T0, interval: MINUTE });
+    await h.advance(MINUTE); // the first slot of a new task is decided at its instant
+    const claimed = h.events.next('slot:claimed', (e) => e.slot === T0 + 2 * MINUTE);
+    await h.advance(MINUTE - 150);
+    assert.equal(h.runner.calls.length, 1);
+    await h.advance(100);
+    await claimed;
+    assert.equal(h.scheduler.nextExecution('a'), T0 + 2 * MINUTE);
+    assert.equal(h.runner.calls.length, 1);
+    await h.advance(50);
+    assert.deepEqual(h.runner.calls.map((c) => c.atMs - T0), [MINUTE, 2 * MINUTE]);
+  });
+
+  it('records a slot claimed ahead as skipped when its task is stopped before the instant', async () => {
+    await h.put({ id: 'a', running: true, init: T0, interval: MINUTE });
+    await h.advance(2 * MINUTE - 50);
+    await h.put({ id: 'a', running: false, init: T0, interval: MINUTE });
+    await h.advance(MINUTE);
+    assert.deepEqual(dispatchedAt(h, 'a'), [1]);
+    const second = (await h.runsOf('a')).find((r) => r.slot === T0 + 2 * MINUTE);
+    assert.equal(second?.status, 'skipped');
+  });
+});

@@ -4,10 +4,11 @@ import { upcomingSlots } from '../domain/schedule.js';
 import type { Task } from '../domain/task.js';
 import type { TimerHandle } from '../lib/clock.js';
 import { missedReason, planCatchUp } from './catch-up.js';
+import { AheadQueue, type AheadItem } from './ahead-queue.js';
 import { createDispatcher, type DueSlots } from './dispatcher.js';
 import { createEndOfTask } from './end-of-task.js';
 import { createRunLifecycle } from './run-lifecycle.js';
-import type { SchedulerContext, SchedulerDeps } from './scheduler-context.js';
+import { CLAIM_LEAD_MS, CLAIM_WINDOW_MS, type SchedulerContext, type SchedulerDeps } from './scheduler-context.js';
 import { createSkipRecorder } from './skip-recorder.js';
 import { SlotHeap, type DueEntry } from './slot-heap.js';
 import { diffTasks } from './reconcile.js';
@@ -52,6 +53,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const { store, clock, config, logger, events } = deps;
   const plans = new Map<string, TaskPlan>();
   const heap = new SlotHeap();
+  const ahead = new AheadQueue();
   const inflight = new Set<Promise<void>>();
   /** Newest change per task id: a re-read that a later change overtook is not applied. */
   const changes = new Map<string, number>();
@@ -81,40 +83,53 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     isActive: () => state === 'running',
     track,
     endWhenDrained: (plan) => ends.endWhenDrained(plan),
+    rearm: () => arm(),
   };
   const skips = createSkipRecorder(ctx);
   const runs = createRunLifecycle(ctx, skips);
-  const dispatcher = createDispatcher(ctx, skips, runs);
+  const dispatcher = createDispatcher(ctx, skips, runs, ahead);
   const ends = createEndOfTask(ctx, { retire, replan: (id, task) => { apply(id, task, undefined); arm(); } });
 
+  /** The one timer: at the earliest of the next claim window and the next slot claimed ahead. */
   function arm(): void {
     if (state !== 'running') return;
-    const top = heap.peek();
-    if (top !== undefined && timer !== undefined && armedAt === top.at) return;
+    const claimAt = (heap.peek()?.at ?? Number.POSITIVE_INFINITY) - CLAIM_LEAD_MS;
+    const at = Math.min(claimAt, ahead.peekAt() ?? Number.POSITIVE_INFINITY);
+    if (timer !== undefined && armedAt === at) return;
     timer?.cancel();
     timer = undefined;
     armedAt = undefined;
-    if (top === undefined) return;
-    armedAt = top.at;
-    timer = clock.setTimer(wake, Math.max(0, top.at - clock.now()));
+    if (at === Number.POSITIVE_INFINITY) return;
+    armedAt = at;
+    timer = clock.setTimer(wake, Math.max(0, at - clock.now()));
   }
 
-  /** Takes every due entry at once: 10,000 tasks sharing a slot become one claim batch. */
+  /**
+   * First hands over the runs whose instant has come (the time-critical part), then takes every
+   * entry of the claim window at once: 10,000 tasks sharing a slot become one claim batch.
+   */
   function wake(): void {
     timer = undefined;
     armedAt = undefined;
     if (state !== 'running') return;
     const now = clock.now();
-    const due: DueSlots[] = [];
     const ending: TaskPlan[] = [];
-    for (const entry of heap.popDue(now)) {
+    const slots: Extract<AheadItem, { kind: 'slot' }>[] = [];
+    for (const item of ahead.popDue(now)) {
+      if (item.kind === 'end') ending.push(item.plan);
+      else slots.push(item);
+    }
+    if (slots.length > 0) dispatcher.dispatchAhead(slots, now);
+    const due: DueSlots[] = [];
+    for (const entry of heap.popDue(now + CLAIM_WINDOW_MS)) {
       const plan = plans.get(entry.taskId);
       if (plan === undefined) continue;
-      if (entry.kind === 'end') ending.push(plan);
-      else due.push({ plan, slots: takeDue(plan, entry.at, now) });
+      if (entry.kind === 'slot') due.push({ plan, slots: takeDue(plan, entry.at, now) });
+      else if (entry.at <= now) ending.push(plan);
+      else ahead.push({ kind: 'end', plan, at: entry.at });
     }
-    arm();
-    if (due.length > 0) dispatcher.handle(due);
+    if (due.length > 0) dispatcher.handle(due, now);
+    arm(); // after handle: a slot it deferred to its instant is in the ahead queue now
     for (const plan of ending) track(ends.endTask(plan), `ending task ${plan.task.id}`);
   }
 
@@ -125,7 +140,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
    */
   function takeDue(plan: TaskPlan, slot: number, now: number): number[] {
     const { task } = plan;
-    const caught = planCatchUp({ spec: task, policy: task.settings.catchUp, handledMs: slot - 1, overdueUntilMs: now, max: config.catchUpMax, cause: 'late' });
+    const overdueUntilMs = Math.max(now, slot); // a slot of the claim window is due at its instant
+    const caught = planCatchUp({ spec: task, policy: task.settings.catchUp, handledMs: slot - 1, overdueUntilMs, max: config.catchUpMax, cause: 'late' });
     plan.lastHandled = Math.max(plan.lastHandled ?? Number.NEGATIVE_INFINITY, caught.resumeAfterMs);
     if (caught.missedLatest !== undefined) {
       plan.missed += caught.missed;
@@ -230,7 +246,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     });
     arm();
     scheduleReconcile();
-    if (plan.due.length > 0) dispatcher.handle(plan.due);
+    if (plan.due.length > 0) dispatcher.handle(plan.due, now);
     for (const missed of plan.missed) skips.record(missed);
     const ms = Math.round(performance.now() - started);
     logger.info({ tasks: tasks.length, planned: plans.size, catchingUp: plan.due.length, missed: plan.missed.length, ms }, `scheduler started: ${plans.size} running tasks planned in ${ms} ms`);
@@ -269,6 +285,9 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         runs.dropRetry(plan, 'retry dropped: Director stopped');
         runs.cancelWaiting(plan, 'not started: Director stopped');
       }
+      for (const item of ahead.drain()) {
+        if (item.kind === 'slot' && item.run !== null) runs.cancelRun(item.run, 'not started: Director stopped');
+      }
       plans.clear();
       heap.build([]);
       changes.clear();
@@ -282,13 +301,15 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   }
 
   function nextExecution(taskId: string): number | undefined {
+    const claimedAhead = plans.get(taskId)?.aheadSlots[0];
+    if (claimedAhead !== undefined) return claimedAhead;
     const entry = heap.get(taskId);
     return entry?.kind === 'slot' ? entry.at : undefined;
   }
 
   function previewSlots(task: Task, count: number): number[] {
-    const entry = plans.has(task.id) ? heap.get(task.id) : undefined;
-    if (entry?.kind === 'slot') return [entry.at, ...upcomingSlots(task, entry.at, count - 1)].slice(0, Math.max(0, count));
+    const next = plans.has(task.id) ? nextExecution(task.id) : undefined;
+    if (next !== undefined) return [next, ...upcomingSlots(task, next, count - 1)].slice(0, Math.max(0, count));
     return upcomingSlots(task, Math.max(clock.now(), handledBefore.get(task.id) ?? Number.NEGATIVE_INFINITY), count);
   }
 

@@ -38,13 +38,20 @@ export interface TaskPlan {
   missed: number;
   /** End has passed, but deletion waits for the waiting slots to drain. */
   ending: boolean;
+  /** Slots taken from the plan ahead of their instant (claimed early or deferred), oldest first. */
+  aheadSlots: number[];
 }
 
 export function newPlan(task: Task, lastHandled: number | undefined): TaskPlan {
-  return { task, lastHandled, active: 0, waiting: [], retry: undefined, knownIdle: false, missed: 0, ending: false };
+  return { task, lastHandled, active: 0, waiting: [], retry: undefined, knownIdle: false, missed: 0, ending: false, aheadSlots: [] };
 }
 
 /** True when the scheduler should plan the task at all. */
+/** Nothing of the task runs, waits or retries here: a slot can be claimed ahead of its instant. */
+export function isIdle(plan: TaskPlan): boolean {
+  return plan.active === 0 && plan.waiting.length === 0 && plan.retry === undefined;
+}
+
 export function isSchedulable(task: Task): boolean {
   return task.running && task.intervalMs !== null;
 }
