@@ -1,11 +1,12 @@
 // Runner benchmark: trivial-script throughput and per-run latency through the real TaskRunner (fetch from
-// a loopback assets server, execute in the executor pool, record in SQLite). Run: node --import tsx bench/runner.ts
+// a loopback assets server in its own process, execute in the executor pool, record in SQLite).
+// Run: node --import tsx bench/runner.ts
 // DIRECTOR_EXECUTORS (default: CPU cores) and DIRECTOR_SCRIPT_POLICY (default strict) apply as in Director.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
-import { startAssetsServer } from '../test/support/assets-server.js';
 import { createAssets } from '../src/assets/assets.js';
 import { loadConfig } from '../src/config.js';
 import { parseTask } from '../src/domain/task.js';
@@ -19,6 +20,31 @@ const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 5000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const LATENCY_RUNS = Number(process.env.BENCH_LATENCY_RUNS ?? 1000);
 const SCRIPT = 'module.exports.main = (config) => ({ ok: true, n: config.n });';
+
+/**
+ * The assets manager is another service, so it runs in its own process here: Director's process should
+ * pay only the client side of the per-run fetch. It answers If-None-Match with 304, as a CDN would.
+ */
+const ASSETS_SERVER = `
+const http = require('node:http');
+const script = process.argv[2];
+const etag = '"v1"';
+const server = http.createServer((req, res) => {
+  if (req.url !== '/api/v1/public/director/trivial.js') return res.writeHead(404).end();
+  if (req.headers['if-none-match'] === etag) return res.writeHead(304, { etag }).end();
+  res.writeHead(200, { 'content-type': 'application/javascript', etag }).end(script);
+});
+server.listen(0, '127.0.0.1', () => process.send('http://127.0.0.1:' + server.address().port));
+process.on('disconnect', () => process.exit(0));
+`;
+
+async function startAssetsProcess(dir: string): Promise<{ url: string; stop(): void }> {
+  const file = path.join(dir, 'assets-server.cjs');
+  writeFileSync(file, ASSETS_SERVER);
+  const child = fork(file, [SCRIPT], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const url = await new Promise<string>((resolve) => child.once('message', (m) => resolve(String(m))));
+  return { url, stop: () => child.kill() };
+}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
@@ -52,8 +78,7 @@ async function latencies(runOne: () => Promise<boolean>, count: number): Promise
 async function main(): Promise<void> {
   // BENCH_DATA_DIR=/dev/shm takes the disk's fsync out, to see the runner's own cost.
   const dir = mkdtempSync(path.join(process.env.BENCH_DATA_DIR ?? tmpdir(), 'director-bench-runner-'));
-  const server = await startAssetsServer();
-  server.setScript('trivial.js', SCRIPT);
+  const server = await startAssetsProcess(dir);
   const config = { ...loadConfig({ ...process.env, LOG_LEVEL: 'silent' }), assetsUrl: server.url, dataDir: dir };
   const store = await openSqliteStore({ file: path.join(dir, 'director.sqlite') });
   const assets = createAssets({ config });
@@ -90,7 +115,7 @@ async function main(): Promise<void> {
   await runner.close(1000);
   assets.close();
   await store.close();
-  await server.close();
+  server.stop();
   rmSync(dir, { recursive: true, force: true });
 }
 

@@ -1,10 +1,11 @@
 // How an executor is started under a script policy: node flags, environment, user and requirable modules.
 
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ScriptPolicy } from '../config.js';
+import { executorUser } from './executor-user.js';
 import type { ExecutorInit } from './protocol.js';
 
 /** Built-ins a strict script may require: what a network script needs and nothing that reaches the host. */
@@ -43,6 +44,8 @@ export interface ExecutorLaunch {
   readonly init: ExecutorInit;
   /** Things the operator should know (a module that is not installed, a uid that could not be used). */
   readonly warnings: readonly string[];
+  /** Removes what the launch created (a copy of the executor for the unprivileged user). */
+  readonly cleanup?: () => void;
 }
 
 const requireHere = createRequire(import.meta.url);
@@ -80,14 +83,26 @@ export function planExecutorLaunch(options: LaunchOptions): ExecutorLaunch {
     return { file: executorFile, ...withParentDeathSignal([heap]), env: withoutNodeOptions(options.env, null), cwd: process.cwd(), init, warnings };
   }
   const readable = [executorDir, ...new Set(Object.values(packages).flatMap((entry) => packageClosure(packageRootOf(entry))))];
+  const user = executorUser(options.scriptUser, [executorFile, ...readable], warnings);
+  const { mirror } = user;
+  const at = (p: string): string => (mirror === undefined ? p : path.join(mirror, p));
   const execArgv = [
     '--experimental-permission',
     '--disable-warning=ExperimentalWarning',
-    ...readable.map((dir) => `--allow-fs-read=${dir}${path.sep}`),
+    ...readable.map((dir) => `--allow-fs-read=${at(dir)}${path.sep}`),
     heap,
   ];
-  const user = unprivilegedUser(options.scriptUser, [executorFile, ...readable], warnings);
-  return { file: executorFile, ...withParentDeathSignal(execArgv), env: withoutNodeOptions(options.env, options.scriptEnv), cwd: executorDir, ...user, init, warnings };
+  const launch: ExecutorLaunch = {
+    file: at(executorFile),
+    ...withParentDeathSignal(execArgv),
+    env: withoutNodeOptions(options.env, options.scriptEnv),
+    cwd: at(executorDir),
+    ...(user.uid !== undefined ? { uid: user.uid } : {}),
+    ...(user.gid !== undefined ? { gid: user.gid } : {}),
+    init: { ...init, packages: Object.fromEntries(Object.entries(packages).map(([name, entry]) => [name, at(entry)])) },
+    warnings,
+  };
+  return mirror === undefined ? launch : { ...launch, cleanup: () => rmSync(mirror, { recursive: true, force: true }) };
 }
 
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((candidate) => existsSync(candidate));
@@ -178,50 +193,11 @@ function findInstalled(from: string, name: string): string | null {
   let dir = from;
   for (;;) {
     const candidate = path.join(dir, 'node_modules', name);
-    if (existsSync(path.join(candidate, 'package.json'))) return candidate;
+    // Real paths: Node loads a symlinked package (pnpm, npm link) from its target, and the permission
+    // model checks the path Node actually reads.
+    if (existsSync(path.join(candidate, 'package.json'))) return realpathSync(candidate);
     const up = path.dirname(dir);
     if (up === dir) return null;
     dir = up;
   }
-}
-
-/**
- * When Director runs as root, strict executors run as an unprivileged user, so the kernel stops them
- * from signalling Director or reading root-only files even past the permission model. That user must
- * be able to read the executor and the modules; if it cannot, run as root (the permission model,
- * clean environment and kill guard still hold) and say why.
- */
-function unprivilegedUser(user: string, paths: readonly string[], warnings: string[]): { uid?: number; gid?: number } {
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return {};
-  const ids = lookupUser(user);
-  const blocked = paths.find((p) => !readableByOthers(p));
-  if (blocked !== undefined) {
-    warnings.push(`strict executors run as root, not as "${user}": ${blocked} is not readable by other users (make the install folder world-readable)`);
-    return {};
-  }
-  return ids;
-}
-
-export function lookupUser(user: string): { uid: number; gid: number } {
-  const numeric = /^(\d+)(?::(\d+))?$/.exec(user);
-  if (numeric) return { uid: Number(numeric[1]), gid: Number(numeric[2] ?? numeric[1]) };
-  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.split(':')[0] === user);
-  const fields = line?.split(':');
-  if (fields === undefined || fields.length < 4) {
-    throw new Error(`DIRECTOR_SCRIPT_USER: no user "${user}" in /etc/passwd. Create it, or give uid:gid numbers.`);
-  }
-  return { uid: Number(fields[2]), gid: Number(fields[3]) };
-}
-
-/** Every ancestor searchable and the path itself readable by "others" (the unprivileged user). */
-function readableByOthers(target: string): boolean {
-  let dir = path.dirname(target);
-  for (;;) {
-    if ((statSync(dir).mode & 0o001) === 0) return false;
-    const up = path.dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  const mode = statSync(target).mode;
-  return (mode & 0o004) !== 0 && (!statSync(target).isDirectory() || (mode & 0o001) !== 0);
 }

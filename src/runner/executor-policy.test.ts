@@ -134,6 +134,24 @@ describe('modules folder (DIRECTOR_SCRIPT_MODULES_DIR)', () => {
     }
   });
 
+  test('a private modules folder (mode 0700) is copied for the unprivileged user, who then loads from the copy', { skip: !isRoot }, async () => {
+    const privateDir = mkdtempSync(path.join(tmpdir(), 'director-private-modules-'));
+    const dir = path.join(privateDir, 'node_modules', 'greeter');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'greeter', main: 'index.js' }));
+    writeFileSync(path.join(dir, 'index.js'), 'module.exports = () => "hello from a private folder";');
+    const t = await startTestPool({ size: 1, policy: 'strict', scriptModulesDir: privateDir, scriptModules: ['greeter'] });
+    try {
+      const execution = await t.run('module.exports.main = () => [require("greeter")(), require.constructor("return process")().getuid()];');
+      const [greeting, uid] = resultOf(execution) as unknown as [string, number];
+      assert.equal(greeting, 'hello from a private folder');
+      assert.notEqual(uid, 0);
+    } finally {
+      await t.close();
+      rmSync(privateDir, { recursive: true, force: true });
+    }
+  });
+
   test('under strict, only the packages named in DIRECTOR_SCRIPT_MODULES are', async () => {
     const t = await startTestPool({ size: 1, policy: 'strict', scriptModulesDir: folder, scriptModules: ['greeter'] });
     try {

@@ -3,56 +3,11 @@
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type { RunError } from '../domain/run.js';
-import type { Logger } from '../lib/logger.js';
-import type { ExecutorLaunch } from './executor-launch.js';
-import { isFromExecutor, type FromExecutor, type RunContext, type ToExecutor } from './protocol.js';
+import { describeExit, executorDeathError, readRssKb, type ExecuteRequest, type Execution, type ExecutorPool, type ExecutorPoolOptions, type PoolState } from './execution.js';
+import { isFromExecutor, type FromExecutor, type ToExecutor } from './protocol.js';
 
-export interface ExecuteRequest {
-  readonly source: string;
-  /** Shown in the script's stack traces. */
-  readonly filename: string;
-  readonly config: unknown;
-  readonly context: RunContext;
-  readonly timeoutMs: number;
-}
-
-interface Timing {
-  readonly logs: string;
-  readonly startedMs: number;
-  readonly finishedMs: number;
-}
-
-export type Execution =
-  | (Timing & { readonly outcome: 'succeeded'; readonly result: string | null })
-  | (Timing & { readonly outcome: 'failed' | 'timed_out'; readonly error: RunError });
-
-export interface PoolState {
-  readonly size: number;
-  readonly busy: number;
-  readonly queued: number;
-}
-
-export interface ExecutorPool {
-  /** Resolves once every executor has started (or rejects when they cannot start). */
-  ready(): Promise<void>;
-  /** Never rejects: whatever the script does becomes an Execution. */
-  execute(request: ExecuteRequest): Promise<Execution>;
-  state(): PoolState;
-  /** Idempotent. Queued runs fail at once; running ones get `graceMs` (their signal is aborted), then are killed. */
-  close(graceMs: number): Promise<void>;
-}
-
-export interface ExecutorPoolOptions {
-  readonly size: number;
-  readonly launch: ExecutorLaunch;
-  /** Heap cap given to the executor; the RSS watchdog kills at twice this (Buffers live outside the heap). */
-  readonly memoryMb: number;
-  readonly drainMs: number;
-  readonly logger: Logger;
-  readonly now?: () => number;
-}
+export type { ExecuteRequest, Execution, ExecutorPool, ExecutorPoolOptions, PoolState };
 
 interface Job {
   readonly runId: string;
@@ -242,23 +197,11 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
     const wasStarting = executor.status === 'starting';
     executor.status = 'dead';
     clearDrain(executor);
-    if (executor.job !== null) fail(executor.job, crashError(executor.output, code, signal));
+    if (executor.job !== null) fail(executor.job, executorDeathError(executor.output, code, signal, options.memoryMb));
     executor.job = null;
     if (closing !== null) return;
     if (wasStarting) startupFailed(`an executor exited while starting (${describeExit(code, signal)}): ${executor.output.trim()}`);
     else spawn();
-  }
-
-  function crashError(output: string, code: number | null, signal: NodeJS.Signals | null): RunError {
-    if (/heap out of memory|Reached heap limit/i.test(output)) {
-      return { stage: 'executor', name: 'MemoryLimitExceeded', message: `the script ran out of memory (heap limit ${options.memoryMb} MB, DIRECTOR_EXECUTOR_MEMORY_MB); its executor was replaced` };
-    }
-    const detail = output.trim().split('\n').slice(-3).join(' | ');
-    return {
-      stage: 'executor',
-      name: 'ExecutorExited',
-      message: `the executor running the script exited (${describeExit(code, signal)}) before the run finished; a fresh one replaces it${detail ? `. Last output: ${detail}` : ''}`,
-    };
   }
 
   /** Executors that cannot start (bad flags, unreadable files) must not spin: back off, and fail waiting runs. */
@@ -329,6 +272,7 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
       kill(executor, 'shutdown');
     }
     await Promise.all(exits);
+    launch.cleanup?.();
     for (const waiter of readyWaiters.splice(0)) waiter.reject(new Error('the executor pool was closed'));
   }
 
@@ -365,18 +309,4 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
 
 function isDead(executor: { readonly status: string }): boolean {
   return executor.status === 'dead';
-}
-
-function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
-  return signal !== null ? `signal ${signal}` : `code ${String(code)}`;
-}
-
-async function readRssKb(pid: number): Promise<number | null> {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-    return match ? Number(match[1]) : null;
-  } catch {
-    return null; // gone already, or no /proc (then heap cap alone bounds the script)
-  }
 }

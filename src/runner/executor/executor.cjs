@@ -120,7 +120,7 @@ function describeError(stage, error, prefix = '') {
     if (error !== null && (typeof error === 'object' || typeof error === 'function')) {
       if (typeof error.name === 'string') name = error.name;
       message = typeof error.message === 'string' ? error.message : String(error);
-      if (typeof error.stack === 'string') stack = error.stack.slice(0, MAX_STACK_CHARS);
+      if (typeof error.stack === 'string') stack = scriptFrames(error.stack).slice(0, MAX_STACK_CHARS);
     } else {
       message = `${typeof error === 'string' ? '' : `${typeof error} `}${String(error)}`.trim();
     }
@@ -129,6 +129,13 @@ function describeError(stage, error, prefix = '') {
   }
   message = `${prefix}${message}`.slice(0, MAX_MESSAGE_CHARS);
   return stack === undefined ? { stage, name, message } : { stage, name, message, stack };
+}
+
+/** Frames below the first one in this folder are the executor's own plumbing: noise to a script's author. */
+function scriptFrames(stack) {
+  const lines = stack.split('\n');
+  const cut = lines.findIndex((line) => line.includes(__dirname));
+  return (cut < 0 ? lines : lines.slice(0, cut)).join('\n');
 }
 
 function scriptError(error, kind) {
