@@ -65,6 +65,18 @@ async function throughput(runOne: () => Promise<boolean>, concurrency: number, d
   return { perSecond: (done * 1000) / (Date.now() - started), failures };
 }
 
+async function waves(wave: () => Promise<{ done: number; failed: number }>, durationMs: number): Promise<{ perSecond: number; failures: number }> {
+  const started = Date.now();
+  let done = 0;
+  let failures = 0;
+  while (Date.now() - started < durationMs) {
+    const result = await wave();
+    done += result.done;
+    failures += result.failed;
+  }
+  return { perSecond: (done * 1000) / (Date.now() - started), failures };
+}
+
 async function latencies(runOne: () => Promise<boolean>, count: number): Promise<number[]> {
   const samples: number[] = [];
   for (let i = 0; i < count; i++) {
@@ -87,22 +99,33 @@ async function main(): Promise<void> {
   await runner.ready();
   const warmMs = Date.now() - warmStart;
   const now = Date.now();
-  const task = parseTask({ id: 'bench', script: 'trivial.js', config: { n: 1 }, running: false }, { fallbackId: 'bench', createdMs: now, nowMs: now });
+  const task = parseTask({ id: 'bench', script: 'trivial.js', config: { n: 1 }, running: false, interval: 1 }, { fallbackId: 'bench', createdMs: now, nowMs: now });
   await store.putTask(task);
 
   const viaRunNow = async (): Promise<boolean> => (await runner.runNow(task)).status === 'succeeded';
+  // The scheduler's path: slots claimed in one batch (one transaction), then each run recorded.
+  let nextSlot = now;
+  const scheduledWave = async (): Promise<{ done: number; failed: number }> => {
+    const claims = Array.from({ length: CONCURRENCY }, () => ({ taskId: task.id, slot: nextSlot++, owner: config.instanceId, nowMs: Date.now(), leaseMs: config.leaseMs }));
+    const runs = await store.claimSlots(claims);
+    const ended = await Promise.all(runs.map((run) => runner.runClaimed(task, run)));
+    const done = ended.filter((r) => r.status === 'succeeded').length;
+    return { done, failed: ended.length - done };
+  };
   const viaRunTest = async (): Promise<boolean> => (await runner.runTest(SCRIPT, { n: 1 })).outcome === 'succeeded';
 
   // Warm-up: every executor has run a script, V8 has compiled the hot paths.
   await throughput(viaRunNow, CONCURRENCY, 500);
   const full = await throughput(viaRunNow, CONCURRENCY, DURATION_MS);
   const execOnly = await throughput(viaRunTest, CONCURRENCY, DURATION_MS);
+  const scheduled = await waves(scheduledWave, DURATION_MS);
   const fullLatency = await latencies(viaRunNow, LATENCY_RUNS);
   const execLatency = await latencies(viaRunTest, LATENCY_RUNS);
 
   const fmt = (n: number): string => n.toFixed(n < 10 ? 2 : 0);
   const rows: Array<[string, string, string, string]> = [
     ['runNow: fetch + execute + record (SQLite)', fmt(full.perSecond), fmt(percentile(fullLatency, 50)), fmt(percentile(fullLatency, 99))],
+    ['runClaimed: batch-claimed slots, fetch + execute + record', fmt(scheduled.perSecond), '–', '–'],
     ['runTest: execute only', fmt(execOnly.perSecond), fmt(percentile(execLatency, 50)), fmt(percentile(execLatency, 99))],
   ];
   console.log(`SQLite in ${dir}`);
@@ -110,7 +133,8 @@ async function main(): Promise<void> {
   console.log('| path | runs/s | p50 ms | p99 ms |');
   console.log('| --- | ---: | ---: | ---: |');
   for (const row of rows) console.log(`| ${row.join(' | ')} |`);
-  if (full.failures + execOnly.failures > 0) console.log(`failed runs: ${full.failures + execOnly.failures}`);
+  const failures = full.failures + execOnly.failures + scheduled.failures;
+  if (failures > 0) console.log(`failed runs: ${failures}`);
 
   await runner.close(1000);
   assets.close();
