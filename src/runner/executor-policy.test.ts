@@ -56,6 +56,13 @@ describe('strict policy', () => {
     for (const entry of resultOf(execution) as unknown as string[]) assert.match(entry, /:(ERR_DIRECTOR_MODULE_NOT_ALLOWED)$/, entry);
   });
 
+  test('the network built-ins and their subpaths are allowed', async () => {
+    const execution = await t.run(`module.exports.main = () => ['http', 'https', 'node:url', 'querystring', 'crypto', 'util', 'events', 'buffer', 'stream', 'stream/promises', 'string_decoder', 'zlib', 'timers/promises', 'path', 'assert/strict', 'axios'].filter((m) => typeof require(m) !== 'object' && typeof require(m) !== 'function');`);
+    assert.deepEqual(resultOf(execution), []);
+    const denied = await t.run(`module.exports.main = () => { try { require('fs/promises'); return 'allowed'; } catch (e) { return e.code; } };`);
+    assert.equal(denied.outcome === 'succeeded' && denied.result, '"ERR_DIRECTOR_MODULE_NOT_ALLOWED"');
+  });
+
   test('the script sees only DIRECTOR_SCRIPT_ENV variables, and no exit or kill on its process', async () => {
     const execution = await t.run('module.exports.main = () => ({ secret: process.env.DIRECTOR_TEST_SECRET ?? null, allowed: process.env.DIRECTOR_TEST_ALLOWED, kill: typeof process.kill, keys: Object.keys(process.env) });');
     assert.deepEqual(resultOf(execution), { secret: null, allowed: 'visible', kill: 'undefined', keys: ['DIRECTOR_TEST_ALLOWED'] });

@@ -88,7 +88,8 @@ function createRequire(init) {
     if (typeof id !== 'string' || id === '') throw new TypeError('require() expects a module name');
     const bare = id.startsWith('node:') ? id.slice(5) : id;
     if (BUILTINS.has(bare)) {
-      if (init.policy === 'trusted' || allowed.has(bare)) return require(`node:${bare}`);
+      // Subpaths follow their module: stream/promises and assert/strict yes, fs/promises no.
+      if (init.policy === 'trusted' || allowed.has(bare.split('/')[0])) return require(`node:${bare}`);
       throw accessDenied(id, init.policy);
     }
     const entry = init.packages[id];
