@@ -76,7 +76,11 @@ export function createDispatcher(ctx: SchedulerContext, skips: SkipRecorder, run
     else ahead.push({ kind: 'slot', plan, at: slot, run: null });
   }
 
-  /** At a slot's instant: start what was claimed ahead, decide what was not. */
+  /**
+   * At a slot's instant: start what was claimed ahead, decide what was not. A burst is handed over
+   * in one go: handing it over in steps with yields measured worse here, because the completions of
+   * the first runs (durable writes) then interleave with handing over the rest.
+   */
   function dispatchAhead(items: readonly SlotItem[], now: number): void {
     const fresh: DueSlots[] = [];
     for (const { plan, at: slot, run } of items) {
