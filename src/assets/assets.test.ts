@@ -144,7 +144,14 @@ describe('script origins (DIRECTOR_SCRIPT_ORIGINS)', () => {
     const assets = assetsFor({ assetsUrl: 'http://assets.internal:8080', scriptOrigins: ['https://trusted.example.org/'] });
     assert.equal(assets.resolveScriptUrl('https://trusted.example.org/a.js'), 'https://trusted.example.org/a.js');
     assert.equal(assets.resolveScriptUrl('ok.js'), 'http://assets.internal:8080/api/v1/public/director/ok.js');
-    assert.throws(() => assets.resolveScriptUrl('https://evil.example.com/a.js'), (error: unknown) => isDirectorError(error) && error.code === 'SCRIPT_ORIGIN_REJECTED' && error.status === 400);
+    const rejected = (error: unknown): boolean => isDirectorError(error) && error.code === 'SCRIPT_ORIGIN_REJECTED' && error.status === 400;
+    assert.throws(() => assets.resolveScriptUrl('https://evil.example.com/a.js'), rejected);
+    // Checked as it will be fetched: dot segments, written plainly or percent-encoded, are resolved first.
+    const scoped = assetsFor({ assetsUrl: 'http://assets.internal:8080', scriptOrigins: ['https://trusted.example.org/ok/'] });
+    assert.throws(() => scoped.resolveScriptUrl('https://trusted.example.org/ok/../evil/a.js'), rejected);
+    assert.throws(() => scoped.resolveScriptUrl('https://trusted.example.org/ok/%2e%2e/evil/a.js'), rejected);
+    assert.equal(scoped.resolveScriptUrl('https://trusted.example.org/ok/./a.js'), 'https://trusted.example.org/ok/a.js');
+    scoped.close();
     assets.close();
   });
 });

@@ -37,8 +37,8 @@ function isDirectory(dir: string): boolean {
 
 export function resolveScriptUrl(script: string, location: AssetsLocation): string {
   const trimmed = script.trim();
-  const url = /^https?:\/\//i.test(trimmed) ? trimmed : nameUrl(trimmed, location.base);
-  if (location.origins.length > 0 && !url.startsWith(location.base) && !location.origins.some((prefix) => url.startsWith(prefix))) {
+  const url = /^https?:\/\//i.test(trimmed) ? normalise(trimmed) : nameUrl(trimmed, location.base);
+  if (location.origins.length > 0 && !url.startsWith(location.base) && !location.origins.some((prefix) => url.startsWith(normalise(prefix)))) {
     throw new DirectorError(
       'SCRIPT_ORIGIN_REJECTED',
       `script: ${url} is not under an allowed origin (DIRECTOR_SCRIPT_ORIGINS: ${location.origins.join(', ')})`,
@@ -46,6 +46,18 @@ export function resolveScriptUrl(script: string, location: AssetsLocation): stri
     );
   }
   return url;
+}
+
+/**
+ * The URL as it will be fetched: `ok/../evil` and `ok/%2e%2e/evil` are `evil`, and a prefix check on
+ * the text as written would let them through.
+ */
+function normalise(url: string): string {
+  try {
+    return new URL(url).href;
+  } catch {
+    return url;
+  }
 }
 
 /** Names are relative paths (task validation rejects `..`); each segment is encoded on its own. */

@@ -23,7 +23,7 @@ export interface LaunchOptions {
   readonly drainMs: number;
   readonly resultMaxBytes: number;
   readonly logMaxBytes: number;
-  /** Names of environment variables a strict script sees. */
+  /** Names of environment variables a strict script sees; under trusted, Director's own secrets named here are passed too. */
   readonly scriptEnv: readonly string[];
   readonly scriptModules: readonly string[];
   readonly scriptModulesDir: string | null;
@@ -80,7 +80,7 @@ export function planExecutorLaunch(options: LaunchOptions): ExecutorLaunch {
   };
   const heap = `--max-old-space-size=${options.memoryMb}`;
   if (options.policy === 'trusted') {
-    return { file: executorFile, ...withParentDeathSignal([heap]), env: withoutNodeOptions(options.env, null), cwd: process.cwd(), init, warnings };
+    return { file: executorFile, ...withParentDeathSignal([heap]), env: trustedEnv(options.env, options.scriptEnv), cwd: process.cwd(), init, warnings };
   }
   const readable = [executorDir, ...new Set(Object.values(packages).flatMap((entry) => packageClosure(packageRootOf(entry))))];
   const user = executorUser(options.scriptUser, [executorFile, ...readable], warnings);
@@ -137,6 +137,15 @@ function withoutNodeOptions(env: Readonly<Record<string, string | undefined>>, o
     if (value === undefined || name === 'NODE_OPTIONS') continue;
     if (only === null || only.includes(name)) out[name] = value;
   }
+  return out;
+}
+
+/** Director's own credentials: a trusted script has no business with them unless DIRECTOR_SCRIPT_ENV says so. */
+const DIRECTOR_SECRETS = ['DIRECTOR_API_TOKENS', 'DIRECTOR_DATABASE_URL'];
+
+function trustedEnv(env: Readonly<Record<string, string | undefined>>, listed: readonly string[]): Record<string, string> {
+  const out = withoutNodeOptions(env, null);
+  for (const name of DIRECTOR_SECRETS) if (!listed.includes(name)) delete out[name];
   return out;
 }
 

@@ -93,11 +93,16 @@ describe('trusted policy', () => {
   let t: TestPool;
   before(async () => {
     process.env.DIRECTOR_TEST_SECRET = SECRET;
-    t = await startTestPool({ size: 1, policy: 'trusted' });
+    t = await startTestPool({ size: 1, policy: 'trusted', env: { ...process.env, DIRECTOR_API_TOKENS: 'admin:admin:0123456789abcdef0123', DIRECTOR_DATABASE_URL: 'postgres://u:pw@db/x' } });
   });
   after(async () => {
     await t.close();
     delete process.env.DIRECTOR_TEST_SECRET;
+  });
+
+  test('the environment is Director\'s, less Director\'s own credentials', async () => {
+    const execution = await t.run('module.exports.main = () => [process.env.DIRECTOR_TEST_SECRET, process.env.DIRECTOR_API_TOKENS ?? null, process.env.DIRECTOR_DATABASE_URL ?? null];');
+    assert.deepEqual(resultOf(execution), [SECRET, null, null]);
   });
 
   test('scripts get full Node: fs, child_process, the environment and Director\'s working folder', async () => {
