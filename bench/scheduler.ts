@@ -56,11 +56,13 @@ async function createThroughApi(director: DirectorProcess, tasks: readonly Bench
  * The run rows' own lateness (runner start − slot, written by Director) isolates the scheduler's part:
  * the fetch lateness adds the HTTP round trip and whatever else Director's main thread is doing.
  */
-function dispatchLateness(dataDir: string, fromMs: number, toMs: number): { p50: number; p99: number; max: number } {
+function runRows(dataDir: string, fromMs: number, toMs: number): { p50: number; p99: number; max: number; statuses: string } {
   const db = new Database(path.join(dataDir, 'director.sqlite'), { readonly: true });
   try {
-    const rows = db.prepare("SELECT lateness_ms AS l FROM runs WHERE slot_ms >= ? AND slot_ms < ? AND attempt = 1 AND lateness_ms IS NOT NULL ORDER BY lateness_ms").pluck().all(fromMs, toMs) as number[];
-    return { p50: percentile(rows, 50), p99: percentile(rows, 99), max: rows.at(-1) ?? Number.NaN };
+    const finished = "status <> 'running' AND attempt = 1 AND slot_ms >= ? AND slot_ms < ?";
+    const rows = db.prepare(`SELECT lateness_ms FROM runs WHERE ${finished} AND status <> 'skipped' AND lateness_ms IS NOT NULL ORDER BY lateness_ms`).pluck().all(fromMs, toMs) as number[];
+    const counts = db.prepare("SELECT status || ' ' || COUNT(*) FROM runs WHERE attempt = 1 AND slot_ms >= ? AND slot_ms < ? GROUP BY status").pluck().all(fromMs, toMs) as string[];
+    return { p50: percentile(rows, 50), p99: percentile(rows, 99), max: rows.at(-1) ?? Number.NaN, statuses: counts.join(', ') };
   } finally {
     db.close();
   }
@@ -92,7 +94,7 @@ async function measureSlots(scenario: SlotScenario, options: BenchOptions): Prom
     const peak = director.sample();
     const report = slotReport(tasks, recorder.fetches, fromMs, toMs);
     await director.stop();
-    const dispatch = dispatchLateness(dataDir, fromMs, toMs);
+    const rows = runRows(dataDir, fromMs, toMs);
     const planned = director.logged(/scheduler started/);
     const plannedMs = planned === undefined ? undefined : /in (\d+) ms/.exec(planned)?.[1];
     return {
@@ -110,7 +112,8 @@ async function measureSlots(scenario: SlotScenario, options: BenchOptions): Prom
       'lateness p90 (ms)': report.p90,
       'lateness p99 (ms)': report.p99,
       'lateness max (ms)': report.max,
-      'dispatch lateness p50/p99/max (ms, run rows)': `${dispatch.p50} / ${dispatch.p99} / ${dispatch.max}`,
+      'hand-over lateness p50/p99/max (ms, run rows)': `${rows.p50} / ${rows.p99} / ${rows.max}`,
+      'run rows in window by status': rows.statuses,
       'Director CPU (% of one core)': cpuPercent(first, last, 'cpuMs'),
       'Director + executors CPU (% of one core)': cpuPercent(first, last, 'treeCpuMs'),
       'Director RSS at end (MB)': round(peak.rssBytes / 2 ** 20),
