@@ -108,6 +108,12 @@ describe('executor pool: hostile scripts fail only their own run', () => {
     });
   }
 
+  test('a run killed at its timeout keeps the logs it wrote before', async () => {
+    const execution = await t.run('module.exports.main = async () => { console.log("step 1 done"); await new Promise((r) => setTimeout(r, 500)); for (;;) {} };', { timeoutMs: 1500 });
+    assert.equal(failure(execution).outcome, 'timed_out');
+    assert.equal(execution.logs, 'step 1 done\n');
+  });
+
   test('a run after a hostile one gets a working executor', async () => {
     await t.run('module.exports.main = () => { for (;;) {} };', { timeoutMs: 300 });
     const next = await t.run('module.exports.main = () => 7;');

@@ -14,6 +14,8 @@ interface Job {
   readonly request: ExecuteRequest;
   readonly resolve: (execution: Execution) => void;
   startedMs: number;
+  /** Logs streamed so far: what a killed run keeps. */
+  logs: string;
   timer: NodeJS.Timeout | null;
   settled: boolean;
 }
@@ -129,6 +131,9 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
         if (message.idle) dispatch();
         return;
       }
+      case 'log':
+        if (executor.job !== null && executor.job.runId === message.runId) executor.job.logs += message.text;
+        return;
       case 'idle':
         if (executor.status !== 'draining' || executor.drained?.runId !== message.runId) return;
         clearDrain(executor);
@@ -169,7 +174,7 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
   }
 
   function fail(job: Job, error: RunError, outcome: 'failed' | 'timed_out' = 'failed'): void {
-    settle(job, { outcome, error, logs: '', startedMs: job.startedMs, finishedMs: now() });
+    settle(job, { outcome, error, logs: job.logs, startedMs: job.startedMs, finishedMs: now() });
   }
 
   function timeOut(executor: Executor, job: Job): void {
@@ -291,7 +296,7 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
         return Promise.resolve({ outcome: 'failed', error: unavailable(), logs: '', startedMs: now(), finishedMs: now() });
       }
       return new Promise<Execution>((resolve) => {
-        queue.push({ runId: randomUUID(), request, resolve, startedMs: now(), timer: null, settled: false });
+        queue.push({ runId: randomUUID(), request, resolve, startedMs: now(), logs: '', timer: null, settled: false });
         dispatch();
       });
     },

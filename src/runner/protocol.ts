@@ -68,6 +68,13 @@ export interface FailedMessage {
   readonly idle: boolean;
 }
 
+/** Console output of a run still going (a run that gets killed keeps it); done/failed carry all of it. */
+export interface LogMessage {
+  readonly type: 'log';
+  readonly runId: string;
+  readonly text: string;
+}
+
 /** After done/failed with idle false: the script's pending work has finished, the executor can take another run. */
 export interface IdleMessage {
   readonly type: 'idle';
@@ -88,9 +95,9 @@ export interface LateMessage {
   readonly text: string;
 }
 
-export type FromExecutor = ReadyMessage | DoneMessage | FailedMessage | IdleMessage | RecycleMessage | LateMessage;
+export type FromExecutor = ReadyMessage | DoneMessage | FailedMessage | LogMessage | IdleMessage | RecycleMessage | LateMessage;
 
-const FROM_EXECUTOR_TYPES = new Set<string>(['ready', 'done', 'failed', 'idle', 'recycle', 'late']);
+const FROM_EXECUTOR_TYPES = new Set<string>(['ready', 'done', 'failed', 'log', 'idle', 'recycle', 'late']);
 
 /**
  * A script can reach its executor's real `process.send` (the `require.constructor` escape), so the
@@ -109,6 +116,7 @@ export function isFromExecutor(value: unknown): value is FromExecutor {
       return isRunError(message.error) && typeof message.logs === 'string' && typeof message.idle === 'boolean';
     case 'recycle':
       return typeof message.reason === 'string';
+    case 'log':
     case 'late':
       return typeof message.text === 'string';
     default:

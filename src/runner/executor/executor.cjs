@@ -10,6 +10,7 @@ const { createContext, createLogBuffer, prepareRun } = require('./sandbox.cjs');
 const PARAMETERS = ['exports', 'require', 'module', '__filename', '__dirname'];
 const MAX_MESSAGE_CHARS = 4000;
 const MAX_STACK_CHARS = 8000;
+const LOG_FLUSH_MS = 250;
 
 const originalSend = process.send;
 const send = (message) => originalSend.call(process, message);
@@ -58,12 +59,12 @@ function guardKill(strict) {
 
 async function run(message) {
   // outcome: what the run ended with (set once); sent: whether it has gone to Director.
-  const state = { runId: message.runId, log: createLogBuffer(init.logMaxBytes), abort: new AbortController(), outcome: null, sent: false, lateBytes: 0, baseline: resourceCounts() };
+  const state = { runId: message.runId, log: createLogBuffer(init.logMaxBytes), abort: new AbortController(), outcome: null, sent: false, lateBytes: 0, unsent: '', flushTimer: null, baseline: resourceCounts() };
   current = state;
   const context = nextContext !== null ? nextContext : createContext();
   nextContext = null;
   const filename = message.filename;
-  const scriptRequire = prepareRun(context, init, filename, (text) => (state.sent ? late(state, text) : state.log.write(text)));
+  const scriptRequire = prepareRun(context, init, filename, (text) => (state.sent ? late(state, text) : stream(state, state.log.write(text))));
   let compiled;
   try {
     compiled = vm.compileFunction(message.source, PARAMETERS, { filename, parsingContext: context });
@@ -151,6 +152,22 @@ function scriptError(error, kind) {
   }
 }
 
+/**
+ * Console output also goes to Director every LOG_FLUSH_MS while the run goes on, so a run that is
+ * killed (timeout, memory) keeps the logs it had written by then.
+ */
+function stream(state, kept) {
+  if (kept === '') return;
+  state.unsent += kept;
+  if (state.flushTimer !== null) return;
+  state.flushTimer = setTimeout(() => {
+    state.flushTimer = null;
+    if (state.sent || state.unsent === '') return;
+    send({ type: 'log', runId: state.runId, text: state.unsent });
+    state.unsent = '';
+  }, LOG_FLUSH_MS);
+}
+
 /** Output after the run was reported still belongs to it; it goes to Director's log (bounded). */
 function late(state, text) {
   if (current !== state || state.lateBytes >= init.logMaxBytes) return;
@@ -165,6 +182,9 @@ function late(state, text) {
 function report(state, outcome) {
   if (state.outcome !== null) return;
   state.outcome = outcome;
+  // The outcome carries all logs; the pending flush would only hold up the drain.
+  if (state.flushTimer !== null) clearTimeout(state.flushTimer);
+  state.flushTimer = null;
   setImmediate(() => {
     if (current !== state) return;
     closeIdleSockets();

@@ -35,19 +35,23 @@ function createLogBuffer(maxBytes) {
   let size = 0;
   let dropped = 0;
   return {
+    /** Keeps what fits; returns the part kept (so it can be streamed too). */
     write(text) {
       const bytes = Buffer.byteLength(text);
       if (size + bytes <= maxBytes) {
         parts.push(text);
         size += bytes;
-        return;
+        return text;
       }
       const room = maxBytes - size;
+      let kept = '';
       if (room > 0) {
-        parts.push(Buffer.from(text).subarray(0, room).toString());
+        kept = Buffer.from(text).subarray(0, room).toString();
+        parts.push(kept);
         size = maxBytes;
       }
       dropped += bytes - Math.max(room, 0);
+      return kept;
     },
     text() {
       const body = parts.join('');
