@@ -1,6 +1,6 @@
 // The scheduler: one timer for the earliest due instant of all running tasks; claims and dispatches slots.
 
-import { upcomingSlots } from '../domain/schedule.js';
+import { isSlot, upcomingSlots } from '../domain/schedule.js';
 import type { Task } from '../domain/task.js';
 import type { TimerHandle } from '../lib/clock.js';
 import { missedReason, planCatchUp } from './catch-up.js';
@@ -181,6 +181,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       plans.set(id, plan);
     } else {
       plan.task = task;
+      // A slot claimed ahead that is off the new grid will be skipped at its instant: not "next" any more.
+      plan.aheadSlots = plan.aheadSlots.filter((slot) => isSlot(task, slot));
     }
     const now = clock.now();
     const entry = planEntry(task, replanAfter({ task, nowMs: now, lastHandled: plan.lastHandled, previous }), now);
