@@ -186,7 +186,7 @@ describe('log redaction', () => {
 });
 
 describe('trusted scripts', () => {
-  it('do not receive Director\'s own secrets in their environment', { todo: 'runner: drop DIRECTOR_API_TOKENS and DIRECTOR_DATABASE_URL from the trusted executor env' }, async () => {
+  it('do not receive Director\'s own secrets in their environment', async () => {
     const assets = await startAssetsServer();
     assets.setScript('env.js', 'module.exports.main = () => process.env;');
     const dataDir = mkdtempSync(path.join(tmpdir(), 'director-secrets-trusted-'));
