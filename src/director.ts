@@ -20,6 +20,7 @@ import { createTaskRunner } from './runner/task-runner.js';
 import { createScheduler } from './scheduler/scheduler.js';
 import type { Store } from './store/store.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
+import { countStoreErrors } from './store/instrumented-store.js';
 import { createTasksFolder } from './task-files/tasks-folder.js';
 
 export interface DirectorOptions {
@@ -53,11 +54,12 @@ export async function createDirector(config: Config, options: DirectorOptions = 
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
   const events = new DirectorEvents();
-  const store = await openStore(config, logger);
+  const openedStore = await openStore(config, logger);
   // First, so that assets, runner and scheduler can report fetches and store errors to it; the pool is
   // read through a getter because the runner is built below (and is only read at scrape time).
-  const metrics = createMetrics({ events, store, runner: { poolState: () => runner.poolState() } });
-  const assets = createAssets({ config });
+  const metrics = createMetrics({ events, store: openedStore, runner: { poolState: () => runner.poolState() } });
+  const store = countStoreErrors(openedStore, (operation) => metrics.storeError(operation));
+  const assets = createAssets({ config, onFetch: (seconds, ok) => metrics.observeFetch(seconds, ok) });
   const runner = createTaskRunner({ config, store, assets, events, clock, logger: logger.child({ module: 'runner' }) });
   const scheduler = createScheduler({ config, store, runner, events, clock, logger: logger.child({ module: 'scheduler' }) });
   const stopRunLog = startRunLog({ events, logger: logger.child({ module: 'runs' }) });
@@ -81,7 +83,7 @@ export async function createDirector(config: Config, options: DirectorOptions = 
   function startScheduling(): Promise<void> {
     const started = scheduling ?? scheduler.start().then(() => tasksFolder?.start());
     scheduling = started;
-    retention ??= startRunRetention({ store, config, clock, logger: logger.child({ module: 'retention' }), onStoreError: metrics.storeError });
+    retention ??= startRunRetention({ store, config, clock, logger: logger.child({ module: 'retention' }) });
     return started;
   }
 
@@ -108,6 +110,7 @@ export async function createDirector(config: Config, options: DirectorOptions = 
       // Unsubscribed only now: runs killed at shutdown are still logged and counted.
       stopRunLog();
       metrics.close();
+      assets.close();
       await store.close();
     })();
     stopping = stopped;

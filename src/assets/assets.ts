@@ -20,16 +20,29 @@ export interface Assets {
 
 export interface AssetsDeps {
   readonly config: Pick<Config, 'assetsUrl' | 'scriptOrigins' | 'fetchTimeoutMs' | 'scriptMaxBytes'>;
+  /** Told of every fetch (script or sibling JSON): how long it took and whether it worked (metrics). */
+  readonly onFetch?: (seconds: number, ok: boolean) => void;
 }
 
-export function createAssets({ config }: AssetsDeps): Assets {
+export function createAssets({ config, onFetch }: AssetsDeps): Assets {
   const location = assetsLocation(config.assetsUrl, config.scriptOrigins);
   const fetcher = createTextFetcher({ timeoutMs: config.fetchTimeoutMs, maxBytes: config.scriptMaxBytes });
   const resolve = (script: string): string => resolveScriptUrl(script, location);
+  async function timed<T>(fetching: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      const result = await fetching();
+      onFetch?.((performance.now() - started) / 1000, true);
+      return result;
+    } catch (error) {
+      onFetch?.((performance.now() - started) / 1000, false);
+      throw error;
+    }
+  }
   return {
     resolveScriptUrl: resolve,
-    fetchScript: async (script) => fetchScript(resolve(script), fetcher),
-    fetchSiblingJson: async (script) => fetchSiblingJson(resolve(script), fetcher),
+    fetchScript: (script) => timed(() => fetchScript(resolve(script), fetcher)),
+    fetchSiblingJson: (script) => timed(() => fetchSiblingJson(resolve(script), fetcher)),
     close: () => fetcher.close(),
   };
 }

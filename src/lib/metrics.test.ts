@@ -168,6 +168,16 @@ describe('GET /metrics on a running Director', () => {
     assert.equal(after.get('director_tasks{state="stopped"}'), 3);
     assert.equal(after.get('director_executors'), 1);
     assert.ok((after.get('director_http_request_duration_seconds_count{route="/api/v1/tasks/:id/run",method="POST",status="200"}') ?? 0) >= 1);
+    const fetches = [...after.entries()].filter(([name]) => name.startsWith('director_script_fetch_duration_seconds_count')).reduce((sum, [, v]) => sum + v, 0);
+    assert.ok(fetches >= 3, 'every run\'s script fetch is timed');
+  });
+
+  it('counts a failed script fetch', async () => {
+    h.assets.removeScript('ok.js');
+    await h.call('POST', '/api/v1/tasks', { id: 'm-gone', script: 'ok.js', running: false });
+    assert.equal((await h.call('POST', '/api/v1/tasks/m-gone/run')).status, 500);
+    assert.ok(((await scrape()).get('director_script_fetch_failures_total') ?? 0) >= 1);
+    h.assets.setScript('ok.js', 'module.exports.main = () => ({ ok: true });');
   });
 
   it('labels unknown paths as one series, whatever the URL', async () => {

@@ -9,8 +9,6 @@ export interface RunRetentionDeps {
   readonly config: { readonly runsKeep: number; readonly runsMaxAgeMs: number };
   readonly clock: Clock;
   readonly logger: Logger;
-  /** Called with the operation name when the store fails (metrics). */
-  readonly onStoreError?: (operation: string) => void;
   /** First trim after start-up: soon, but not in the middle of catch-up. */
   readonly firstDelayMs?: number;
   readonly intervalMs?: number;
@@ -61,7 +59,6 @@ export function startRunRetention(deps: RunRetentionDeps): RunRetention {
         // Doubling from 5 s, never beyond the normal interval: a store that stays down costs one
         // failing query per interval, and a short outage is retried quickly.
         const waitMs = Math.min(intervalMs, BACKOFF_FIRST_MS * 2 ** (failures - 1));
-        deps.onStoreError?.('trimRuns');
         logger.warn({ err: error, failures, retryInMs: waitMs }, `trimming run history failed; retrying in ${waitMs} ms`);
         arm(waitMs);
       },
