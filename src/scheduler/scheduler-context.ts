@@ -1,7 +1,7 @@
-// The scheduler's dependencies and the state its parts share (plans, store writes in flight).
+// The scheduler's contract (its dependencies and what it offers) and the state its parts share.
 
 import type { Config } from '../config.js';
-import type { RunRecord } from '../domain/run.js';
+import type { Task } from '../domain/task.js';
 import type { Clock } from '../lib/clock.js';
 import type { DirectorEvents } from '../lib/events.js';
 import type { Logger } from '../lib/logger.js';
@@ -16,6 +16,36 @@ export interface SchedulerDeps {
   readonly events: DirectorEvents;
   readonly clock: Clock;
   readonly logger: Logger;
+}
+
+export interface TaskScheduleStats {
+  /** Slots not run because they were overdue (downtime, late wake-ups), counted since start. */
+  readonly missedSlots: number;
+  /** Slots waiting behind a running one (overlap "queue", catch-up "all"). */
+  readonly waitingSlots: number;
+  /** Runs of the task this process has going (or is claiming). */
+  readonly activeRuns: number;
+  readonly retryPending: boolean;
+}
+
+export interface Scheduler {
+  /** Plans every running task from the store, catches up what was missed, arms the timer. Idempotent. */
+  start(): Promise<void>;
+  /** Stops claiming: timer, retries and waiting slots are dropped; running scripts are the runner's. Idempotent. */
+  stop(): Promise<void>;
+  /** Re-reads a task after a write and re-plans it; once resolved, no stale slot of it starts. */
+  taskChanged(id: string): Promise<void>;
+  /** The next slot this scheduler will run for the task; undefined when it is not planned. */
+  nextExecution(taskId: string): number | undefined;
+  /** The next `count` slots of a task: as planned when it is running here, as they would be otherwise. */
+  previewSlots(task: Task, count: number): number[];
+  stats(taskId: string): TaskScheduleStats | undefined;
+  isRunning(): boolean;
+  /**
+   * Re-reads every task and re-plans those another replica changed. Runs every reconcileMs on the
+   * PostgreSQL store (cluster mode); a LISTEN/NOTIFY listener calls taskChanged(id) for immediacy.
+   */
+  reconcile(): Promise<void>;
 }
 
 export interface SchedulerContext extends SchedulerDeps {
@@ -56,5 +86,3 @@ export function yieldToLoop(): Promise<void> {
 export function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
-
-export type { RunRecord };

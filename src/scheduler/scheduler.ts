@@ -8,44 +8,14 @@ import { AheadQueue, type AheadItem } from './ahead-queue.js';
 import { createDispatcher, type DueSlots } from './dispatcher.js';
 import { createEndOfTask } from './end-of-task.js';
 import { createRunLifecycle } from './run-lifecycle.js';
-import { CLAIM_LEAD_MS, CLAIM_WINDOW_MS, type SchedulerContext, type SchedulerDeps } from './scheduler-context.js';
+import { CLAIM_LEAD_MS, CLAIM_WINDOW_MS, type Scheduler, type SchedulerContext, type SchedulerDeps, type TaskScheduleStats } from './scheduler-context.js';
 import { createSkipRecorder } from './skip-recorder.js';
 import { SlotHeap, type DueEntry } from './slot-heap.js';
 import { diffTasks } from './reconcile.js';
 import { planStartUp } from './start-up.js';
 import { isSchedulable, newPlan, planEntry, replanAfter, type TaskPlan } from './task-plan.js';
 
-export type { SchedulerDeps } from './scheduler-context.js';
-
-export interface TaskScheduleStats {
-  /** Slots not run because they were overdue (downtime, late wake-ups), counted since start. */
-  readonly missedSlots: number;
-  /** Slots waiting behind a running one (overlap "queue", catch-up "all"). */
-  readonly waitingSlots: number;
-  /** Runs of the task this process has going (or is claiming). */
-  readonly activeRuns: number;
-  readonly retryPending: boolean;
-}
-
-export interface Scheduler {
-  /** Plans every running task from the store, catches up what was missed, arms the timer. Idempotent. */
-  start(): Promise<void>;
-  /** Stops claiming: timer, retries and waiting slots are dropped; running scripts are the runner's. Idempotent. */
-  stop(): Promise<void>;
-  /** Re-reads a task after a write and re-plans it; once resolved, no stale slot of it starts. */
-  taskChanged(id: string): Promise<void>;
-  /** The next slot this scheduler will run for the task; undefined when it is not planned. */
-  nextExecution(taskId: string): number | undefined;
-  /** The next `count` slots of a task: as planned when it is running here, as they would be otherwise. */
-  previewSlots(task: Task, count: number): number[];
-  stats(taskId: string): TaskScheduleStats | undefined;
-  isRunning(): boolean;
-  /**
-   * Re-reads every task and re-plans those another replica changed. Runs every reconcileMs on the
-   * PostgreSQL store (cluster mode); a LISTEN/NOTIFY listener calls taskChanged(id) for immediacy.
-   */
-  reconcile(): Promise<void>;
-}
+export type { Scheduler, SchedulerDeps, TaskScheduleStats } from './scheduler-context.js';
 
 type State = 'stopped' | 'starting' | 'running' | 'stopping';
 
