@@ -19,6 +19,10 @@ export interface Harness {
   request(options: InjectOptions): Promise<LightMyRequestResponse>;
   /** JSON request shorthand: method, url, optional body. */
   call(method: string, url: string, body?: unknown): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
+  /** Warnings and errors Director logged so far, parsed. */
+  warnings(): Array<{ level: number; msg: string; [key: string]: unknown }>;
+  /** Fails when Director logged a failure of its own (a 500 it did not mean, a reply sent twice). */
+  assertNoInternalErrors(): void;
   /** Stops Director (keeping the data folder) and starts a new one on the same folder. */
   restart(): Promise<Harness>;
   close(): Promise<void>;
@@ -38,7 +42,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'director-test-'));
   const assets = options.assets ?? (await startAssetsServer());
   const config = testConfig({ dataDir, port: 0, assetsUrl: assets.url, executors: 1, ...options.config }, options.env ?? {});
-  const director = await createDirector(config, { logger: createLogger('silent'), ...(options.clock ? { clock: options.clock } : {}) });
+  const logged: Array<{ level: number; msg: string; [key: string]: unknown }> = [];
+  const logger = createLogger('warn', { write: (line: string) => { logged.push(JSON.parse(line)); } });
+  const director = await createDirector(config, { logger, ...(options.clock ? { clock: options.clock } : {}) });
   if (options.listen) await director.start();
   else await director.startScheduling();
   const ownsAssets = !options.assets;
@@ -67,6 +73,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     config,
     request,
     call,
+    warnings: () => [...logged],
+    assertNoInternalErrors() {
+      const internal = logged.filter((l) => /unexpectedly|already sent|FST_ERR_REP|Cannot write headers/i.test(`${l.msg} ${JSON.stringify(l.err ?? '')}`));
+      if (internal.length > 0) throw new Error(`Director logged internal errors:\n${internal.map((l) => JSON.stringify(l)).join('\n')}`);
+    },
     async restart() {
       await director.stop();
       const next = await startHarness({ ...options, dataDir, assets });
@@ -77,6 +88,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await director.stop();
       if (ownsAssets) await assets.close();
       if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
+      // Every test that builds a Director also checks that it never failed on its own.
+      harness.assertNoInternalErrors();
     },
   };
   return harness;

@@ -36,7 +36,7 @@ export async function commonsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
   app.get('/commons/logger/config', open, async () => ({ level: GOVERNIFY_LEVEL[config.logLevel] ?? 2 }));
 
   app.get('/commons/requestLogging', open, async (_request, reply) => {
-    reply.type('text/plain').send(GOVERNIFY_LEVEL[config.logLevel] === 1 ? 'Enabled' : 'Disabled');
+    return reply.type('text/plain').send(GOVERNIFY_LEVEL[config.logLevel] === 1 ? 'Enabled' : 'Disabled');
   });
 
   app.get('/commons/infrastructure', open, async () => {

@@ -40,28 +40,26 @@ interface Ended {
  * COMPAT 19: a result is sent as its JSON (a string as JSON.stringify(s)); undefined, a failure or a
  * timeout is a 500 whose message is readable and names the failing stage.
  */
-function sendEnded(reply: FastifyReply, ended: Ended, details: boolean): void {
+function sendEnded(reply: FastifyReply, ended: Ended, details: boolean): FastifyReply {
   const runId = ended.runId === undefined ? {} : { runId: ended.runId };
   if (details) {
     // ?details=true (the dashboard): the whole outcome, logs included, even on success.
     const ok = ended.status === 'succeeded' && ended.result !== null;
-    reply.status(ok ? 200 : 500).send({
+    return reply.status(ok ? 200 : 500).send({
       status: ended.status,
       result: ended.result === null ? null : JSON.parse(ended.result),
       error: ended.error,
       logs: ended.logs ?? '',
       ...runId,
     });
-    return;
   }
   if (ended.status === 'succeeded' && ended.result !== null) {
-    reply.status(200).type('application/json').header('x-director-run-status', 'succeeded').send(ended.result);
-    return;
+    return reply.status(200).type('application/json').header('x-director-run-status', 'succeeded').send(ended.result);
   }
   const error: RunError = ended.error ?? (ended.status === 'succeeded'
     ? { stage: 'run', name: 'UndefinedResult', message: 'main() returned undefined: return a JSON value (or null) to report a result' }
     : { stage: 'run', name: 'Error', message: `the run ended as ${ended.status}` });
-  reply.status(500).header('x-director-run-status', ended.status).send({
+  return reply.status(500).header('x-director-run-status', ended.status).send({
     code: 500,
     error: 'SCRIPT_FAILED',
     message: `${error.stage} failed: ${error.message}`,
@@ -92,7 +90,7 @@ export async function taskRunRoutes(api: FastifyInstance, deps: ApiDeps): Promis
     const task = await store.getTask(id);
     if (!task) throw taskNotFound(id);
     const run = await runner().runNow(task);
-    sendEnded(reply, { status: run.status, result: run.result, error: run.error, logs: run.logs, runId: run.id }, wantsDetails(request.query));
+    return sendEnded(reply, { status: run.status, result: run.result, error: run.error, logs: run.logs, runId: run.id }, wantsDetails(request.query));
   };
   const runSchema = { tags: ['runs'], summary: 'Run a task now and answer its result', params: IdParams, response: errors(404, 503) };
   api.post('/:id/run', { config: { role: 'operator' }, schema: runSchema }, runNow);
@@ -110,7 +108,7 @@ export async function taskRunRoutes(api: FastifyInstance, deps: ApiDeps): Promis
     if (!config.testEndpoint) throw new DirectorError('TEST_ENDPOINT_DISABLED', 'POST /api/v1/tasks/test is disabled on this Director (DIRECTOR_TEST_ENDPOINT=off)');
     const { scriptText, scriptConfig } = request.body as { scriptText: string; scriptConfig?: unknown };
     const report = await runner().runTest(scriptText, scriptConfig === undefined ? {} : scriptConfig);
-    sendEnded(reply, {
+    return sendEnded(reply, {
       status: report.outcome,
       result: report.outcome === 'succeeded' ? report.result : null,
       error: report.outcome === 'succeeded' ? null : report.error,

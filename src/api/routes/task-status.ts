@@ -78,7 +78,7 @@ export async function taskStatusRoutes(api: FastifyInstance, deps: ApiDeps): Pro
   }, async (request, reply) => {
     const { id, action } = request.params as { id: string; action: string };
     const task = await writes.setRunning(id, action);
-    reply.type('application/json').send(JSON.stringify(task.doc));
+    return reply.type('application/json').send(JSON.stringify(task.doc));
   });
 
   api.get('/:id/badge', {
@@ -87,7 +87,7 @@ export async function taskStatusRoutes(api: FastifyInstance, deps: ApiDeps): Pro
   }, async (request, reply) => {
     const { id } = request.params as { id: string };
     const task = await mustGet(id);
-    reply.type('image/svg+xml').header('cache-control', 'no-cache').send(badgeSvg(task.running));
+    return reply.type('image/svg+xml').header('cache-control', 'no-cache').send(badgeSvg(task.running));
   });
 
   api.get('/:id/slots', {

@@ -34,7 +34,7 @@ export async function taskRoutes(api: FastifyInstance, deps: ApiDeps, writes: Ta
     const page = query.limit === undefined && query.offset === undefined ? {} : pageOf(query, MAX_PAGE, MAX_PAGE);
     const tasks = await store.listTasks({ filter, ...page });
     // Docs are serialised as stored: the client's JSON verbatim.
-    reply.type('application/json').send(`[${tasks.map((t) => JSON.stringify(t.doc)).join(',')}]`);
+    return reply.type('application/json').send(`[${tasks.map((t) => JSON.stringify(t.doc)).join(',')}]`);
   });
 
   api.get('/:id', {
@@ -44,7 +44,7 @@ export async function taskRoutes(api: FastifyInstance, deps: ApiDeps, writes: Ta
     const { id } = request.params as { id: string };
     const task = await store.getTask(id);
     if (!task) throw taskNotFound(id);
-    reply.type('application/json').send(JSON.stringify(task.doc));
+    return reply.type('application/json').send(JSON.stringify(task.doc));
   });
 
   api.post('/', {
@@ -57,7 +57,7 @@ export async function taskRoutes(api: FastifyInstance, deps: ApiDeps, writes: Ta
     },
   }, async (request, reply) => {
     const { task } = await writes.post(request.body);
-    reply.type('application/json').send(JSON.stringify(task.doc));
+    return reply.type('application/json').send(JSON.stringify(task.doc));
   });
 
   api.put('/:id', {
