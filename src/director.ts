@@ -18,6 +18,7 @@ import { startRunLog } from './lib/run-log.js';
 import { startRunRetention, type RunRetention } from './maintenance/run-retention.js';
 import { createTaskRunner } from './runner/task-runner.js';
 import { createScheduler } from './scheduler/scheduler.js';
+import { createLeaseKeeper } from './scheduler/lease-keeper.js';
 import type { Store } from './store/store.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import { countStoreErrors } from './store/instrumented-store.js';
@@ -62,6 +63,8 @@ export async function createDirector(config: Config, options: DirectorOptions = 
   const assets = createAssets({ config, onFetch: (seconds, ok) => metrics.observeFetch(seconds, ok) });
   const runner = createTaskRunner({ config, store, assets, events, clock, logger: logger.child({ module: 'runner' }) });
   const scheduler = createScheduler({ config, store, runner, events, clock, logger: logger.child({ module: 'scheduler' }) });
+  // Renews this process's run leases and declares runs of dead processes lost (then retried).
+  const leaseKeeper = createLeaseKeeper({ config, store, clock, events, logger: logger.child({ module: 'leases' }) });
   const stopRunLog = startRunLog({ events, logger: logger.child({ module: 'runs' }) });
   let retention: RunRetention | undefined;
   const tasksFolder = config.tasksDir === null ? null : createTasksFolder({
@@ -81,7 +84,10 @@ export async function createDirector(config: Config, options: DirectorOptions = 
   let stopping: Promise<void> | undefined;
 
   function startScheduling(): Promise<void> {
-    const started = scheduling ?? scheduler.start().then(() => tasksFolder?.start());
+    const started = scheduling ?? scheduler.start().then(async () => {
+      leaseKeeper.start();
+      await tasksFolder?.start();
+    });
     scheduling = started;
     retention ??= startRunRetention({ store, config, clock, logger: logger.child({ module: 'retention' }) });
     return started;
@@ -105,6 +111,8 @@ export async function createDirector(config: Config, options: DirectorOptions = 
       await tasksFolder?.stop();
       await scheduler.stop();
       await runner.close(config.shutdownGraceMs);
+      // After the runner: runs finishing within the grace keep their lease until they end.
+      await leaseKeeper.stop();
       await closing;
       await retentionStopped;
       // Unsubscribed only now: runs killed at shutdown are still logged and counted.

@@ -10,6 +10,7 @@ import type { Logger } from '../lib/logger.js';
 import type { TaskRunner } from '../runner/runner.js';
 import type { Store } from '../store/store.js';
 import { DirectorError } from '../domain/errors.js';
+import type { Task } from '../domain/task.js';
 import { installErrorHandling } from './error-handler.js';
 import type { Metrics } from '../lib/metrics.js';
 import { installAuth } from './auth.js';
@@ -33,6 +34,10 @@ export interface SchedulerPort {
   taskChanged(id: string): Promise<void>;
   /** The next slot the scheduler will run, if the task is planned. */
   nextExecution(id: string): number | undefined;
+  /** The next slots of a task: as planned when it runs here, as they would be otherwise. */
+  previewSlots(task: Task, count: number): number[];
+  /** Slots of a task that will never run (downtime, late wake-ups), counted since start. */
+  stats(id: string): { readonly missedSlots: number } | undefined;
   isRunning(): boolean;
 }
 

@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import type { RunError, RunRecord, RunReport } from '../domain/run.js';
 import { taskConfig, type Task } from '../domain/task.js';
 import type { Assets } from '../assets/assets.js';
-import type { Clock, TimerHandle } from '../lib/clock.js';
+import type { Clock } from '../lib/clock.js';
 import type { DirectorEvents } from '../lib/events.js';
 import type { Logger } from '../lib/logger.js';
 import type { Store } from '../store/store.js';
@@ -50,21 +50,6 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
 
   let closing: Promise<void> | null = null;
   const inflight = new Set<Promise<RunRecord>>();
-  let leaseTimer: TimerHandle | null = null;
-
-  /** Runs hold a lease in the store; while any is running here, renew them all well before expiry. */
-  function armLeaseRenewal(): void {
-    if (leaseTimer !== null || inflight.size === 0) return;
-    leaseTimer = clock.setTimer(() => {
-      leaseTimer = null;
-      if (inflight.size === 0) return;
-      store.renewLeases(config.instanceId, clock.now() + config.leaseMs).catch((error: unknown) => {
-        logger.warn({ err: error }, 'renewing run leases failed; retrying at the next renewal');
-      });
-      armLeaseRenewal();
-    }, Math.max(1, Math.floor(config.leaseMs / 3)));
-  }
-
   /**
    * A task's own `timeout` applies to every run of it; without one, /run gets the longer manual
    * default, because the Databases UI's backup scripts run for minutes behind a held request.
@@ -112,7 +97,6 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
 
   function track(promise: Promise<RunRecord>): Promise<RunRecord> {
     inflight.add(promise);
-    armLeaseRenewal();
     void promise.finally(() => inflight.delete(promise)).catch(() => {});
     return promise;
   }
@@ -147,8 +131,6 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
         await pool.close(graceMs);
         // Runs the pool just ended still write their outcome; the store closes after this resolves.
         await Promise.allSettled([...inflight]);
-        leaseTimer?.cancel();
-        leaseTimer = null;
       })();
       return closing;
     },

@@ -94,6 +94,22 @@ describe('changes made by another replica', () => {
 });
 
 describe('lease keeper', () => {
+  it('renews the leases of this process\'s running runs before they run out', async () => {
+    const h = await createHarness();
+    const keeper = createLeaseKeeper({ config: h.config, store: h.store, clock: h.clock, events: h.events, logger: createLogger('silent') });
+    try {
+      const [run] = await h.store.claimSlots([{ taskId: 'mine', slot: T0, owner: h.config.instanceId, nowMs: h.clock.now(), leaseMs: h.config.leaseMs }]);
+      keeper.start();
+      await h.advance(3 * h.config.leaseMs);
+      const renewed = await h.store.getRun(run!.id);
+      assert.equal(renewed?.status, 'running', 'never declared lost while this process renews it');
+      assert.ok((renewed?.leaseUntilMs ?? 0) > h.clock.now(), 'the lease reaches past now');
+    } finally {
+      await keeper.stop();
+      await h.close();
+    }
+  });
+
   it('declares the run of a replica that stopped renewing lost, and the task with retries runs it again', async () => {
     const h = await createHarness();
     const keeper = createLeaseKeeper({ config: h.config, store: h.store, clock: h.clock, events: h.events, logger: createLogger('silent') });

@@ -64,6 +64,7 @@ export async function taskStatusRoutes(api: FastifyInstance, deps: ApiDeps): Pro
       },
       runs: stats.counts,
       consecutiveFailures: stats.consecutiveFailures,
+      missedSlots: scheduler.stats(id)?.missedSlots ?? 0,
     };
   });
 
@@ -105,7 +106,7 @@ export async function taskStatusRoutes(api: FastifyInstance, deps: ApiDeps): Pro
     const n = count === undefined ? 10 : Number(count);
     if (n < 1 || n > MAX_PREVIEW) throw new DirectorError('INVALID_QUERY', `count: must be from 1 to ${MAX_PREVIEW}`, { field: 'count' });
     const task = await mustGet(id);
-    const slots = upcomingSlots(task, clock.now(), n);
+    const slots = scheduler.previewSlots(task, n);
     return { id, running: task.running, onDemand: task.intervalMs === null, slots: slots.map((ms) => ({ ms, at: iso(ms) })) };
   });
 }
