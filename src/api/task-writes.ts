@@ -40,10 +40,12 @@ export function createTaskWrites(deps: ApiDeps) {
     return { task, change };
   }
 
-  async function rejectRepeat(body: TaskDoc): Promise<void> {
+  /** Rejects a POST that repeats an existing task field for field; returns the task with the body's id, if any. */
+  async function rejectRepeat(body: TaskDoc): Promise<Task | undefined> {
     const hasId = !isMissing(body.id);
+    const existing = hasId && typeof body.id === 'string' ? await store.getTask(body.id) : undefined;
     const candidates = hasId
-      ? [await store.getTask(String(body.id))].filter((t): t is Task => t !== undefined)
+      ? [existing].filter((t): t is Task => t !== undefined)
       : typeof body.script === 'string'
         ? await store.listTasks({ filter: { script: body.script } })
         : [];
@@ -51,6 +53,7 @@ export function createTaskWrites(deps: ApiDeps) {
     if (candidates.some((task) => repeatsFields(fields, task.doc))) {
       throw new DirectorError('TASK_ALREADY_EXISTS', 'Task already exists');
     }
+    return existing;
   }
 
   /** POST: create, or fully replace when the id exists (TPA-Manager toggles `running` this way). */
@@ -58,11 +61,10 @@ export function createTaskWrites(deps: ApiDeps) {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new DirectorError('INVALID_BODY', 'the body must be a JSON object describing a task');
     }
-    await rejectRepeat(body as TaskDoc);
+    const existing = await rejectRepeat(body as TaskDoc);
     const now = clock.now();
     const requested = body as TaskDoc;
     const id = isMissing(requested.id) ? randomUUID() : requested.id;
-    const existing = typeof id === 'string' ? await store.getTask(id) : undefined;
     const doc = await fillFromSibling({ ...requested, id });
     return commit(parseTask(doc, { fallbackId: String(id), createdMs: existing?.createdMs ?? now, nowMs: now }));
   }
