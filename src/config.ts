@@ -112,7 +112,7 @@ export const settings: readonly Setting[] = [
   { variable: 'DIRECTOR_SHUTDOWN_GRACE_MS', default: '30000', meaning: 'On SIGTERM, how long running scripts may finish before they are killed.' },
   { variable: 'DIRECTOR_RUNS_KEEP', default: '1000', meaning: 'Runs kept per task (older ones are trimmed in the background); 0 keeps all.' },
   { variable: 'DIRECTOR_RUNS_MAX_AGE_DAYS', default: '30', meaning: 'Runs older than this are trimmed; 0 keeps them regardless of age.' },
-  { variable: 'DIRECTOR_INSTANCE_ID', default: 'hostname-pid-random', meaning: 'Name of this replica in run records and logs.' },
+  { variable: 'DIRECTOR_INSTANCE_ID', default: 'hostname-pid-random', meaning: 'Name of this replica in run records, logs and PostgreSQL (application_name): at most 63 printable ASCII characters, unique per replica.' },
   { variable: 'GOV_INFRASTRUCTURE', default: '(unset)', meaning: 'Governify infrastructure YAML (path or URL) served at /commons/infrastructure.' },
 ];
 
@@ -179,6 +179,19 @@ function assetsUrl(env: Env): string {
   return pathToFileURL(path.resolve(text)).href;
 }
 
+/**
+ * The instance id is also the PostgreSQL application_name, which keeps 63 printable ASCII characters:
+ * longer or other ids would be cut or changed there, and replicas would not recognise themselves.
+ */
+function instanceId(env: Env): string {
+  const text = read(env, 'DIRECTOR_INSTANCE_ID');
+  if (text === undefined) return `${hostname().slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  if (!/^[\x20-\x7e]{1,63}$/.test(text)) {
+    throw new ConfigError('DIRECTOR_INSTANCE_ID', `"${text}" is not 1 to 63 printable ASCII characters`, 'Use a short name such as director-1, unique per replica.');
+  }
+  return text;
+}
+
 /** Reads the environment once; throws ConfigError naming the variable and the fix. */
 export function loadConfig(env: Env = process.env): Config {
   const policy = read(env, 'DIRECTOR_SCRIPT_POLICY') ?? 'strict';
@@ -231,7 +244,7 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownGraceMs: integer(env, 'DIRECTOR_SHUTDOWN_GRACE_MS', 30_000, 0),
     runsKeep: integer(env, 'DIRECTOR_RUNS_KEEP', 1000, 0),
     runsMaxAgeMs: integer(env, 'DIRECTOR_RUNS_MAX_AGE_DAYS', 30, 0, 36_500) * 24 * 3600 * 1000,
-    instanceId: read(env, 'DIRECTOR_INSTANCE_ID') ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    instanceId: instanceId(env),
     govInfrastructure: read(env, 'GOV_INFRASTRUCTURE') ?? null,
   };
   validate(config);

@@ -6,6 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
+import { describeClusterCases } from './cluster-cases.contract.js';
 import { describeRunCases } from './run-cases.contract.js';
 import type { Store } from './store.js';
 import type { ContractContext } from './store-fixtures.contract.js';
@@ -33,5 +34,6 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
 
     describeTaskCases(context);
     describeRunCases(context);
+    describeClusterCases(context);
   });
 }

@@ -42,6 +42,14 @@ export interface ListRunsQuery {
 
 export type PutTaskResult = 'created' | 'replaced';
 
+/**
+ * What a task-change notification says: one task was written by another replica, or `all` — the
+ * notification channel was (re)connected, notifications sent meanwhile are gone, re-read everything.
+ */
+export type TaskChangeNotice =
+  | { readonly kind: 'task'; readonly id: string; readonly change: 'created' | 'replaced' | 'deleted' | 'ended' }
+  | { readonly kind: 'all' };
+
 export interface Store {
   /** Which implementation this is, for logs and /ready. */
   readonly kind: 'sqlite' | 'postgres';
@@ -74,8 +82,11 @@ export interface Store {
    * says why).
    */
   abandonRun(runId: number, outcome: Extract<RunOutcome, 'lost' | 'failed' | 'skipped'>, error: RunError, nowMs: number): Promise<RunRecord | undefined>;
-  /** Extends the lease of every running run of `owner`; returns how many were renewed. */
-  renewLeases(owner: string, untilMs: number): Promise<number>;
+  /**
+   * Extends the lease of `owner`'s running runs — only those in `runIds` when given (the runs this
+   * process still holds; a row it lost track of must be left to expire) — and returns how many.
+   */
+  renewLeases(owner: string, untilMs: number, runIds?: readonly number[]): Promise<number>;
   /** Marks running runs whose lease expired before `nowMs` as lost and returns them. */
   expireLeases(nowMs: number): Promise<RunRecord[]>;
 
@@ -90,6 +101,21 @@ export interface Store {
   /** A task's runs, newest first. */
   listRuns(taskId: string, query?: ListRunsQuery): Promise<RunRecord[]>;
   runStats(taskId: string): Promise<RunStats>;
+
+  /** The store's own clock, epoch ms: PostgreSQL's `clock_timestamp()`, the local clock for SQLite. */
+  now(): Promise<number>;
+
+  /**
+   * Cluster stores only (SQLite leaves it undefined). Calls `listener` for every task written by
+   * another replica, and with `{kind: 'all'}` after every (re)connection of the channel, since
+   * notifications sent while it was down are lost. Resolves with a function that stops watching.
+   */
+  watchTaskChanges?(listener: (notice: TaskChangeNotice) => void): Promise<() => Promise<void>>;
+  /**
+   * Cluster stores only: instance ids of the replicas whose change watch is connected right now (this
+   * one included while its own is), as the database knows them (PostgreSQL: their application_name).
+   */
+  liveReplicas?(): Promise<string[]>;
 
   close(): Promise<void>;
 }

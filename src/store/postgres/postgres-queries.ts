@@ -4,6 +4,11 @@ const RUN_COLUMNS = `id, task_id, slot_ms, attempt, "trigger", status, owner, cr
   duration_ms, lateness_ms, result, error, logs, script_url, script_sha256, lease_until_ms`;
 const TASK_COLUMNS = 'id, doc, running, init_ms, end_ms, interval_ms, created_ms, updated_ms';
 
+/** pg_notify of a task write; `$n` is the channel and `$n+1` the writing replica's instance id. */
+function notify(id: string, change: string, n: number): string {
+  return `pg_notify($${n}, json_build_object('id', ${id}, 'change', ${change}, 'origin', $${n + 1}::text)::text) AS notified`;
+}
+
 /** Tasks in creation order; each filter is a bound (field, value) pair, and a NULL limit means all. */
 export function listTasksSql(filters: number): string {
   // jsonb `->` takes the field name as a value, so no JSON path is built from user text; comparing
@@ -16,16 +21,22 @@ export function listTasksSql(filters: number): string {
 
 export const sql = {
   // xmax is 0 only on a freshly inserted row version: it tells an insert from an update in one statement.
+  // Writes of tasks notify in the same statement, so in the same transaction: a write that rolls back
+  // never announces itself, and one that commits always does ($9 channel, $10 this replica).
   putTask: `
-    INSERT INTO tasks (id, doc, running, init_ms, end_ms, interval_ms, created_ms, updated_ms)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-    ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, running = EXCLUDED.running, init_ms = EXCLUDED.init_ms,
-      end_ms = EXCLUDED.end_ms, interval_ms = EXCLUDED.interval_ms, created_ms = EXCLUDED.created_ms, updated_ms = EXCLUDED.updated_ms
-    RETURNING (xmax = 0) AS created`,
+    WITH put AS (
+      INSERT INTO tasks (id, doc, running, init_ms, end_ms, interval_ms, created_ms, updated_ms)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+      ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, running = EXCLUDED.running, init_ms = EXCLUDED.init_ms,
+        end_ms = EXCLUDED.end_ms, interval_ms = EXCLUDED.interval_ms, created_ms = EXCLUDED.created_ms, updated_ms = EXCLUDED.updated_ms
+      RETURNING id, (xmax = 0) AS created)
+    SELECT created, ${notify('id', "CASE WHEN created THEN 'created' ELSE 'replaced' END", 9)} FROM put`,
   getTask: `SELECT ${TASK_COLUMNS} FROM tasks WHERE id = $1`,
   countTasks: 'SELECT count(*) AS total, count(*) FILTER (WHERE running) AS running FROM tasks',
-  deleteTask: 'DELETE FROM tasks WHERE id = $1',
-  deleteEndedTask: 'DELETE FROM tasks WHERE id = $1 AND running AND end_ms IS NOT NULL AND end_ms <= $2',
+  deleteTask: `WITH gone AS (DELETE FROM tasks WHERE id = $1 RETURNING id) SELECT ${notify('id', "'deleted'", 2)} FROM gone`,
+  deleteEndedTask: `
+    WITH gone AS (DELETE FROM tasks WHERE id = $1 AND running AND end_ms IS NOT NULL AND end_ms <= $2 RETURNING id)
+    SELECT ${notify('id', "'ended'", 3)} FROM gone`,
 
   // One round trip for the whole batch. ORDER BY makes every replica insert in the same key order, so
   // two batches that overlap wait for each other instead of deadlocking.
@@ -51,7 +62,7 @@ export const sql = {
     UPDATE runs SET status = $2, error = $3, finished_ms = $4, duration_ms = $4::bigint - started_ms, lease_until_ms = NULL
     WHERE id = $1 AND status = 'running'
     RETURNING ${RUN_COLUMNS}`,
-  renewLeases: `UPDATE runs SET lease_until_ms = $2 WHERE status = 'running' AND owner = $1`,
+  renewLeases: `UPDATE runs SET lease_until_ms = $2 WHERE status = 'running' AND owner = $1 AND ($3::bigint[] IS NULL OR id = ANY($3::bigint[]))`,
   expireLeases: `
     UPDATE runs SET status = 'lost', error = $2, finished_ms = $1, duration_ms = $1::bigint - started_ms, lease_until_ms = NULL
     WHERE status = 'running' AND lease_until_ms < $1
@@ -67,6 +78,17 @@ export const sql = {
         SELECT id FROM (
           SELECT id, row_number() OVER (PARTITION BY task_id ORDER BY id DESC) AS rank FROM runs WHERE status <> 'running'
         ) ranked WHERE rank > $1::int)))`,
+
+  // clock_timestamp(), not now(): now() is the start of the transaction, not the moment of the answer.
+  now: 'SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now_ms',
+  // Replicas hold a shared advisory lock on their change-watch connection while it is up: the holders'
+  // application_names are the live replicas, and a dead replica's entry ends with its connection.
+  liveReplicas: `
+    SELECT DISTINCT a.application_name AS name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+      AND l.classid = $1::int::oid AND l.objid = $2::int::oid
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    ORDER BY 1`,
 
   getRun: `SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1`,
   listRuns: `SELECT ${RUN_COLUMNS} FROM runs WHERE task_id = $1 ORDER BY id DESC LIMIT $2::bigint OFFSET $3::bigint`,

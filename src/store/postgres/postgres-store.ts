@@ -6,9 +6,10 @@ import { redactUrl } from '../../lib/logger.js';
 import type { RunError, RunRecord, RunReport, RunStats } from '../../domain/run.js';
 import { toTaskRow, type Task } from '../../domain/task.js';
 import { leaseExpiredError, pageOf, runFromRow, runStatsFrom, taskFromRow, type RunRow, type TaskDbRow } from '../rows.js';
-import type { ClaimRequest, ListRunsQuery, ListTasksQuery, NewRun, PutTaskResult, Store } from '../store.js';
+import type { ClaimRequest, ListRunsQuery, ListTasksQuery, NewRun, PutTaskResult, Store, TaskChangeNotice } from '../store.js';
 import { migratePostgres, SCHEMA_NAME } from './migrations.js';
 import { listTasksSql, sql } from './postgres-queries.js';
+import { watchTaskChanges } from './task-change-watch.js';
 
 export interface PostgresStoreOptions {
   /** A postgres:// connection string (DIRECTOR_DATABASE_URL). It is never logged with its password. */
@@ -18,7 +19,24 @@ export interface PostgresStoreOptions {
   /** Pool size; a replica needs few connections since every operation is one short statement. */
   readonly maxConnections?: number;
   readonly connectTimeoutMs?: number;
+  /**
+   * This replica's name (config.instanceId): the application_name of its connections (so operators
+   * see and can terminate them), and the origin of its change notifications.
+   */
+  readonly instanceId?: string;
   readonly logger?: Pick<Logger, 'info' | 'warn'>;
+}
+
+/** What the store keeps of its options after opening. */
+interface Cluster {
+  readonly url: string;
+  readonly instanceId: string;
+  /** Channels are database-wide, so one per schema; a name past 63 bytes is cut, as PostgreSQL would. */
+  readonly channel: string;
+  readonly replicaLock: readonly [number, number];
+  readonly connectTimeoutMs: number;
+  readonly schema: string | null;
+  readonly logger: Pick<Logger, 'info' | 'warn'> | undefined;
 }
 
 // BIGINT (ms columns, ids, counts) arrives as text by default; every value here is far below 2^53.
@@ -35,14 +53,16 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   if (schema !== null && !SCHEMA_NAME.test(schema)) {
     throw new Error(`PostgreSQL schema "${schema}" is not accepted: use lowercase letters, digits and "_" (at most 63), starting with a letter or "_".`);
   }
-  const pool = new pg.Pool({
-    connectionString: options.url,
-    max: options.maxConnections ?? 10,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-    types,
-    // Set at connection start-up, so no query of a pooled connection can run before it applies.
-    ...(schema === null ? {} : { options: `-c search_path=${schema}` }),
-  });
+  const cluster: Cluster = {
+    url: options.url,
+    instanceId: options.instanceId ?? 'director',
+    channel: (schema === null ? 'director_tasks' : `director_tasks_${schema}`).slice(0, 63),
+    replicaLock: [hash32('director:replicas'), hash32(schema ?? '')],
+    connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+    schema,
+    logger: options.logger,
+  };
+  const pool = new pg.Pool({ ...connectionConfig(cluster), max: options.maxConnections ?? 10 });
   // Without a listener, an idle connection dropped by the server (restart, failover) would crash Director.
   pool.on('error', (error) => options.logger?.warn({ err: error }, 'an idle PostgreSQL connection failed; the pool opens a new one when needed'));
   try {
@@ -53,7 +73,27 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await pool.end().catch(() => undefined);
     throw error;
   }
-  return new PostgresStore(pool);
+  return new PostgresStore(pool, cluster);
+}
+
+function connectionConfig(cluster: Cluster): pg.ClientConfig {
+  return {
+    connectionString: cluster.url,
+    connectionTimeoutMillis: cluster.connectTimeoutMs,
+    application_name: cluster.instanceId,
+    // A peer that vanished without closing (network cut) is noticed by TCP keepalive, not never.
+    keepAlive: true,
+    types,
+    // Set at connection start-up, so no query of a pooled connection can run before it applies.
+    ...(cluster.schema === null ? {} : { options: `-c search_path=${cluster.schema}` }),
+  };
+}
+
+/** A stable signed 32-bit key for advisory locks (FNV-1a). */
+function hash32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h | 0;
 }
 
 /** A failure to connect names the (redacted) address and what to check, rather than a bare ECONNREFUSED. */
@@ -73,7 +113,10 @@ class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   private ended = false;
 
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly cluster: Cluster,
+  ) {}
 
   /** Named statements are prepared once per pooled connection, then only bound and executed. */
   private async query<R extends pg.QueryResultRow>(name: string, text: string, values: readonly unknown[]): Promise<pg.QueryResult<R>> {
@@ -82,7 +125,7 @@ class PostgresStore implements Store {
 
   async putTask(task: Task): Promise<PutTaskResult> {
     const row = toTaskRow(task);
-    const values = [row.id, row.doc, row.running, row.initMs, row.endMs, row.intervalMs, row.createdMs, row.updatedMs];
+    const values = [row.id, row.doc, row.running, row.initMs, row.endMs, row.intervalMs, row.createdMs, row.updatedMs, this.cluster.channel, this.cluster.instanceId];
     const { rows } = await this.query<{ created: boolean }>('putTask', sql.putTask, values);
     return rows[0]?.created ? 'created' : 'replaced';
   }
@@ -105,11 +148,11 @@ class PostgresStore implements Store {
   }
 
   async deleteTask(id: string): Promise<boolean> {
-    return ((await this.query('deleteTask', sql.deleteTask, [id])).rowCount ?? 0) > 0;
+    return ((await this.query('deleteTask', sql.deleteTask, [id, this.cluster.channel, this.cluster.instanceId])).rowCount ?? 0) > 0;
   }
 
   async deleteEndedTask(id: string, nowMs: number): Promise<boolean> {
-    return ((await this.query('deleteEndedTask', sql.deleteEndedTask, [id, nowMs])).rowCount ?? 0) > 0;
+    return ((await this.query('deleteEndedTask', sql.deleteEndedTask, [id, nowMs, this.cluster.channel, this.cluster.instanceId])).rowCount ?? 0) > 0;
   }
 
   async claimSlots(claims: readonly ClaimRequest[]): Promise<RunRecord[]> {
@@ -163,8 +206,9 @@ class PostgresStore implements Store {
     return rows[0] === undefined ? undefined : runFromRow(rows[0]);
   }
 
-  async renewLeases(owner: string, untilMs: number): Promise<number> {
-    return (await this.query('renewLeases', sql.renewLeases, [owner, untilMs])).rowCount ?? 0;
+  async renewLeases(owner: string, untilMs: number, runIds?: readonly number[]): Promise<number> {
+    if (runIds !== undefined && runIds.length === 0) return 0;
+    return (await this.query('renewLeases', sql.renewLeases, [owner, untilMs, runIds === undefined ? null : [...runIds]])).rowCount ?? 0;
   }
 
   async expireLeases(nowMs: number): Promise<RunRecord[]> {
@@ -203,6 +247,28 @@ class PostgresStore implements Store {
     const counts = Object.entries(row?.counts ?? {}).map(([status, n]) => ({ status, n }));
     const last = row !== undefined && row.id !== null ? (row as unknown as RunRow) : undefined;
     return runStatsFrom(counts, last, row?.failures ?? 0);
+  }
+
+  async now(): Promise<number> {
+    const { rows } = await this.query<{ now_ms: number }>('now', sql.now, []);
+    return rows[0]?.now_ms ?? Number.NaN;
+  }
+
+  watchTaskChanges(listener: (notice: TaskChangeNotice) => void): Promise<() => Promise<void>> {
+    const { channel, instanceId, replicaLock, logger } = this.cluster;
+    return watchTaskChanges({
+      newClient: () => new pg.Client(connectionConfig(this.cluster)),
+      channel,
+      origin: instanceId,
+      replicaLock,
+      listener,
+      ...(logger === undefined ? {} : { logger }),
+    });
+  }
+
+  async liveReplicas(): Promise<string[]> {
+    const { rows } = await this.query<{ name: string }>('liveReplicas', sql.liveReplicas, [...this.cluster.replicaLock]);
+    return rows.map((r) => r.name);
   }
 
   async close(): Promise<void> {

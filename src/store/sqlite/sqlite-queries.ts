@@ -63,6 +63,10 @@ export function prepareQueries(db: Database) {
       WHERE id = @id AND status = 'running'
       RETURNING ${RUN_COLUMNS}`),
     renewLeases: db.prepare(`UPDATE runs SET lease_until_ms = @untilMs WHERE status = 'running' AND owner = @owner`),
+    // The ids travel as one JSON array: one prepared statement for any number of them.
+    renewLeasesOf: db.prepare(`
+      UPDATE runs SET lease_until_ms = @untilMs
+      WHERE status = 'running' AND owner = @owner AND id IN (SELECT value FROM json_each(@ids))`),
     expireLeases: db.prepare(`
       UPDATE runs SET status = 'lost', error = @error, finished_ms = @nowMs,
         duration_ms = CASE WHEN started_ms IS NULL THEN NULL ELSE @nowMs - started_ms END, lease_until_ms = NULL

@@ -177,8 +177,14 @@ class SqliteStore implements Store {
     return row === undefined ? undefined : runFromRow(row);
   }
 
-  async renewLeases(owner: string, untilMs: number): Promise<number> {
-    return this.q.renewLeases.run({ owner, untilMs }).changes;
+  async renewLeases(owner: string, untilMs: number, runIds?: readonly number[]): Promise<number> {
+    if (runIds === undefined) return this.q.renewLeases.run({ owner, untilMs }).changes;
+    if (runIds.length === 0) return 0;
+    return this.q.renewLeasesOf.run({ owner, untilMs, ids: JSON.stringify(runIds) }).changes;
+  }
+
+  async now(): Promise<number> {
+    return Date.now();
   }
 
   async expireLeases(nowMs: number): Promise<RunRecord[]> {
