@@ -198,12 +198,14 @@ describe('dashboard in Chromium', () => {
     assert.equal((await harness.call('GET', '/api/v1/tasks/e2e-hello')).status, 404);
   });
 
-  it('tests a script in the test pane and shows the result, and the logs of a failure', async () => {
+  it('tests a script in the test pane and shows the result with its logs, and the logs of a failure', async () => {
     await page.goto(`${base}/#/test`);
+    await page.getByLabel('Script (CommonJS, exports main)').fill("module.exports.main = (config) => { console.log('logged on success'); return { hello: config.name }; };");
     await page.getByRole('button', { name: 'Run test' }).click();
     const result = page.getByRole('region', { name: 'Run result' });
     await result.getByRole('heading', { name: 'Run succeeded' }).waitFor();
     assert.match(await result.innerText(), /"hello": "test"/);
+    assert.match(await result.innerText(), /logged on success/);
 
     await page.getByLabel('Script (CommonJS, exports main)').fill("module.exports.main = async () => { console.log('about to fail'); throw new Error('boom'); };");
     await page.getByRole('button', { name: 'Run test' }).click();

@@ -36,6 +36,13 @@ interface Ended {
   readonly runId?: number;
 }
 
+/** Why a run is answered as a failure; `main` returning undefined counts as one for /run and /test. */
+function failureOf(ended: Ended): RunError {
+  return ended.error ?? (ended.status === 'succeeded'
+    ? { stage: 'run', name: 'UndefinedResult', message: 'main() returned undefined: return a JSON value (or null) to report a result' }
+    : { stage: 'run', name: 'Error', message: `the run ended as ${ended.status}` });
+}
+
 /**
  * COMPAT 19: a result is sent as its JSON (a string as JSON.stringify(s)); undefined, a failure or a
  * timeout is a 500 whose message is readable and names the failing stage.
@@ -45,10 +52,12 @@ function sendEnded(reply: FastifyReply, ended: Ended, details: boolean): Fastify
   if (details) {
     // ?details=true (the dashboard): the whole outcome, logs included, even on success.
     const ok = ended.status === 'succeeded' && ended.result !== null;
+    const failure = ok ? null : failureOf(ended);
     return reply.status(ok ? 200 : 500).send({
       status: ended.status,
       result: ended.result === null ? null : JSON.parse(ended.result),
-      error: ended.error,
+      error: failure,
+      ...(failure ? { message: `${failure.stage} failed: ${failure.message}`, stage: failure.stage } : {}),
       logs: ended.logs ?? '',
       ...runId,
     });
@@ -56,9 +65,7 @@ function sendEnded(reply: FastifyReply, ended: Ended, details: boolean): Fastify
   if (ended.status === 'succeeded' && ended.result !== null) {
     return reply.status(200).type('application/json').header('x-director-run-status', 'succeeded').send(ended.result);
   }
-  const error: RunError = ended.error ?? (ended.status === 'succeeded'
-    ? { stage: 'run', name: 'UndefinedResult', message: 'main() returned undefined: return a JSON value (or null) to report a result' }
-    : { stage: 'run', name: 'Error', message: `the run ended as ${ended.status}` });
+  const error = failureOf(ended);
   return reply.status(500).header('x-director-run-status', ended.status).send({
     code: 500,
     error: 'SCRIPT_FAILED',

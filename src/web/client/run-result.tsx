@@ -6,12 +6,10 @@ import type { RunOutcome } from './task-actions.js';
 interface Props {
   readonly outcome: RunOutcome;
   readonly onClose?: () => void;
-  /** Shown when a success came without logs. */
-  readonly noLogs?: string;
 }
 
-export function RunResult({ outcome, onClose, noLogs = 'The logs are in the run history below.' }: Props) {
-  const logs = outcome.ok ? outcome.run?.logs : outcome.logs;
+export function RunResult({ outcome, onClose }: Props) {
+  const { logs } = outcome;
   return (
     <div class={`run-result ${outcome.ok ? 'ok' : 'failed'}`} role="region" aria-label="Run result">
       <div class="run-result-head">
@@ -27,7 +25,7 @@ export function RunResult({ outcome, onClose, noLogs = 'The logs are in the run 
         <p class="error">{outcome.message}{outcome.stage ? ` (stage: ${outcome.stage})` : ''}</p>
       )}
       <h3>Logs</h3>
-      {logs ? <pre class="logs" tabIndex={0}>{logs}</pre> : <p>{logs === undefined ? noLogs : 'No output.'}</p>}
+      {logs ? <pre class="logs" tabIndex={0}>{logs}</pre> : <p>No output.</p>}
     </div>
   );
 }

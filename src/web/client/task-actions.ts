@@ -1,13 +1,31 @@
 // The actions on one task (start/stop, run now, delete), with what each tells the user.
 
-import { ApiError, taskPath } from './api-client.js';
+import { ApiError, taskPath, type ApiClient } from './api-client.js';
 import { useApp } from './app-context.js';
-import type { RunView } from './task-fields.js';
 
-/** What /run answered: the script's result, or the failure with its stage and logs. */
+/** What /run or /tasks/test answered: the script's result, or the failure with its stage; the logs either way. */
 export type RunOutcome =
-  | { readonly ok: true; readonly result: unknown; readonly run: RunView | undefined }
+  | { readonly ok: true; readonly result: unknown; readonly logs: string; readonly runId: number | undefined }
   | { readonly ok: false; readonly message: string; readonly stage: string | undefined; readonly logs: string; readonly runId: number | undefined };
+
+interface RunDetails {
+  readonly result?: unknown;
+  readonly logs?: string;
+  readonly runId?: number;
+  readonly stage?: string;
+}
+
+/** Calls /run or /tasks/test with ?details=true, which answers the whole outcome, logs included. */
+export async function requestRun(api: ApiClient, path: string, body?: unknown): Promise<RunOutcome> {
+  try {
+    const details = await api.request<RunDetails>('POST', `${path}?details=true`, body);
+    return { ok: true, result: details.result, logs: details.logs ?? '', runId: details.runId };
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 500) throw e;
+    const details = e.body as RunDetails;
+    return { ok: false, message: e.message, stage: details.stage, logs: details.logs ?? '', runId: details.runId };
+  }
+}
 
 export function useTaskActions() {
   const { api, announce } = useApp();
@@ -23,20 +41,13 @@ export function useTaskActions() {
     }
   }
 
-  /** Runs now and waits for the result; a successful answer has no run id, so the newest manual run is read. */
+  /** Runs now and waits for the result. */
   async function runNow(id: string): Promise<RunOutcome> {
     try {
-      const result = await api.request<unknown>('POST', taskPath(id, '/run'));
-      const recent = await api.get<{ runs: RunView[] }>(taskPath(id, '/runs?limit=5')).catch(() => ({ runs: [] as RunView[] }));
-      const run = recent.runs.find((r) => r.trigger === 'manual' && r.status === 'succeeded');
-      announce(`Task ${id} ran: succeeded.`);
-      return { ok: true, result, run };
+      const outcome = await requestRun(api, taskPath(id, '/run'));
+      announce(outcome.ok ? `Task ${id} ran: succeeded.` : `Task ${id} ran: ${outcome.message}`, outcome.ok ? undefined : 'error');
+      return outcome;
     } catch (e) {
-      if (e instanceof ApiError) {
-        const { stage, logs, runId } = e.body as { stage?: string; logs?: string; runId?: number };
-        announce(`Task ${id} ran: ${e.message}`, 'error');
-        return { ok: false, message: e.message, stage, logs: logs ?? '', runId };
-      }
       announce(`Could not run task ${id}: ${(e as Error).message}`, 'error');
       return { ok: false, message: (e as Error).message, stage: undefined, logs: '', runId: undefined };
     }

@@ -1,10 +1,9 @@
 // Try a script without storing anything (POST /api/v1/tasks/test): an editor, a config, the outcome.
 
 import { useState } from 'preact/hooks';
-import { ApiError } from './api-client.js';
 import { useApp } from './app-context.js';
 import { RunResult } from './run-result.js';
-import type { RunOutcome } from './task-actions.js';
+import { requestRun, type RunOutcome } from './task-actions.js';
 import { hrefOf } from './use-route.js';
 
 const EXAMPLE = `// Director calls main(config, context) and records what it returns (JSON).
@@ -38,11 +37,9 @@ export function TestPane() {
     setRunning(true);
     setOutcome(null);
     try {
-      const result = await api.request<unknown>('POST', '/api/v1/tasks/test', { scriptText: script, scriptConfig });
-      setOutcome({ ok: true, result, run: undefined });
+      setOutcome(await requestRun(api, '/api/v1/tasks/test', { scriptText: script, scriptConfig }));
     } catch (e) {
-      const body = e instanceof ApiError ? (e.body as { stage?: string; logs?: string }) : {};
-      setOutcome({ ok: false, message: (e as Error).message, stage: body.stage, logs: body.logs ?? '', runId: undefined });
+      setOutcome({ ok: false, message: (e as Error).message, stage: undefined, logs: '', runId: undefined });
     } finally {
       setRunning(false);
     }
@@ -82,7 +79,7 @@ export function TestPane() {
         </div>
       </form>
       <div aria-live="polite">
-        {outcome && <RunResult outcome={outcome} noLogs="Director returns a test's logs only when it fails." />}
+        {outcome && <RunResult outcome={outcome} />}
       </div>
     </section>
   );
