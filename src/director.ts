@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Config } from './config.js';
 import { buildApp } from './api/app.js';
 import { createAssets } from './assets/assets.js';
+import { prepareClusterMode, type ClusterMode } from './cluster/cluster-mode.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { DirectorEvents } from './lib/events.js';
 import { createLogger, type Logger } from './lib/logger.js';
@@ -22,6 +23,7 @@ import { createLeaseKeeper } from './scheduler/lease-keeper.js';
 import type { Store } from './store/store.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import { countStoreErrors } from './store/instrumented-store.js';
+import { trackHeldRuns } from './store/held-runs.js';
 import { createTasksFolder } from './task-files/tasks-folder.js';
 
 export interface DirectorOptions {
@@ -46,23 +48,30 @@ export interface Director {
 async function openStore(config: Config, logger: Logger): Promise<Store> {
   if (config.databaseUrl) {
     const { openPostgresStore } = await import('./store/postgres/postgres-store.js');
-    return openPostgresStore({ url: config.databaseUrl, logger });
+    return openPostgresStore({ url: config.databaseUrl, instanceId: config.instanceId, logger });
   }
   return openSqliteStore({ file: path.join(config.dataDir, 'director.sqlite') });
 }
 
 export async function createDirector(config: Config, options: DirectorOptions = {}): Promise<Director> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const clock = options.clock ?? systemClock;
   const events = new DirectorEvents();
   const openedStore = await openStore(config, logger);
+  // Cluster mode: replicas share the PostgreSQL store, its clock, and the work (see README "Cluster mode").
+  const cluster: ClusterMode | undefined = openedStore.kind === 'postgres'
+    ? await prepareClusterMode({ store: openedStore, config, logger, ...(options.clock ? { clock: options.clock } : {}) })
+    : undefined;
+  const clock = cluster?.clock ?? options.clock ?? systemClock;
   // First, so that assets, runner and scheduler can report fetches and store errors to it; the pool is
   // read through a getter because the runner is built below (and is only read at scrape time).
   const metrics = createMetrics({ events, store: openedStore, runner: { poolState: () => runner.poolState() } });
-  const store = countStoreErrors(openedStore, (operation) => metrics.storeError(operation));
+  // Lease renewal extends only the runs this process holds (see held-runs.ts).
+  const store = countStoreErrors(trackHeldRuns(openedStore, config.instanceId), (operation) => metrics.storeError(operation));
   const assets = createAssets({ config, onFetch: (seconds, ok) => metrics.observeFetch(seconds, ok) });
   const runner = createTaskRunner({ config, store, assets, events, clock, logger: logger.child({ module: 'runner' }) });
-  const scheduler = createScheduler({ config, store, runner, events, clock, logger: logger.child({ module: 'scheduler' }) });
+  const scheduler = createScheduler({
+    config, store, runner, events, clock, logger: logger.child({ module: 'scheduler' }), ...(cluster?.sharing ? { sharing: cluster.sharing } : {}),
+  });
   // Renews this process's run leases and declares runs of dead processes lost (then retried).
   const leaseKeeper = createLeaseKeeper({ config, store, clock, events, logger: logger.child({ module: 'leases' }) });
   const stopRunLog = startRunLog({ events, logger: logger.child({ module: 'runs' }) });
@@ -84,7 +93,7 @@ export async function createDirector(config: Config, options: DirectorOptions = 
   let stopping: Promise<void> | undefined;
 
   function startScheduling(): Promise<void> {
-    const started = scheduling ?? scheduler.start().then(async () => {
+    const started = scheduling ?? (cluster?.start({ scheduler, events }) ?? Promise.resolve()).then(() => scheduler.start()).then(async () => {
       leaseKeeper.start();
       await tasksFolder?.start();
     });
@@ -109,6 +118,7 @@ export async function createDirector(config: Config, options: DirectorOptions = 
       const retentionStopped = retention?.stop();
       const closing = app.close();
       await tasksFolder?.stop();
+      await cluster?.stop();
       await scheduler.stop();
       await runner.close(config.shutdownGraceMs);
       // After the runner: runs finishing within the grace keep their lease until they end.

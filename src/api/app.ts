@@ -39,6 +39,8 @@ export interface SchedulerPort {
   /** Slots of a task that will never run (downtime, late wake-ups), counted since start. */
   stats(id: string): { readonly missedSlots: number } | undefined;
   isRunning(): boolean;
+  /** Why slots are not being claimed although the scheduler runs (store unreachable), if so. */
+  claimsPausedReason?(): string | undefined;
 }
 
 /** What the API needs of the assets. */

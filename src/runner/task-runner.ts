@@ -78,9 +78,7 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
     const report = await execute(task.script, taskConfig(task.doc), context, timeoutMs);
     let finished: RunRecord | undefined;
     try {
-      finished = report.outcome !== 'succeeded' && report.error.stage === 'shutdown'
-        ? await store.abandonRun(run.id, 'failed', report.error, report.finishedMs)
-        : await store.finishRun(run.id, report);
+      finished = await writeOutcome(run, report);
       if (finished === undefined) {
         logger.warn({ taskId: task.id, runId: run.id }, 'the run was no longer running when it finished (its lease expired?); its outcome was not recorded');
         finished = await store.getRun(run.id);
@@ -93,6 +91,24 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
     logger[level]({ taskId: task.id, runId: run.id, status: ended.status, stage: ended.error?.stage, durationMs: ended.durationMs }, `run ${ended.status}`);
     events.emit('run:finished', ended);
     return ended;
+  }
+
+  /**
+   * A store that cannot be reached (a dropped connection, a failover) is tried again with capped
+   * backoff until shutdown, so a short outage loses no outcome; the run stays leased meanwhile.
+   */
+  async function writeOutcome(run: RunRecord, report: RunReport): Promise<RunRecord | undefined> {
+    for (let waitMs = 200, attempt = 1; ; attempt++, waitMs = Math.min(5000, waitMs * 2)) {
+      try {
+        return report.outcome !== 'succeeded' && report.error.stage === 'shutdown'
+          ? await store.abandonRun(run.id, 'failed', report.error, report.finishedMs)
+          : await store.finishRun(run.id, report);
+      } catch (error) {
+        if (closing !== null) throw error;
+        if (attempt === 1) logger.warn({ err: error, runId: run.id }, `recording the outcome of run ${run.id} failed; retrying in ${waitMs} ms until the store answers`);
+        await new Promise<void>((resolve) => clock.setTimer(resolve, waitMs));
+      }
+    }
   }
 
   function track(promise: Promise<RunRecord>): Promise<RunRecord> {

@@ -35,8 +35,9 @@ function queuedCount(plan: TaskPlan): number {
 }
 
 export function createDispatcher(ctx: SchedulerContext, skips: SkipRecorder, runs: RunLifecycle, ahead: AheadQueue) {
-  const { store, clock, config, logger, events } = ctx;
+  const { store, clock, config, events, sharing } = ctx;
   const owner = config.instanceId;
+  const preferred = (plan: TaskPlan): boolean => sharing === undefined || sharing.prefers(plan.task.id);
 
   /**
    * Decides synchronously, so that the in-memory counts (`active`, `waiting`) already include every
@@ -64,15 +65,25 @@ export function createDispatcher(ctx: SchedulerContext, skips: SkipRecorder, run
       }
       for (const slot of later) addBacklog(plan, slot);
     }
-    const work = unknown.length === 0 ? claimAll(claims) : checkThenClaim(unknown, claims);
-    ctx.track(work, 'claiming due slots');
+    if (sharing === undefined) {
+      ctx.track(checkThenClaim(unknown, claims), 'claiming due slots');
+      return;
+    }
+    // Slots of tasks another replica is preferred for are claimed a little later: it wins them unless it is gone.
+    const first = (c: { plan: TaskPlan }): boolean => preferred(c.plan);
+    ctx.track(checkThenClaim(unknown.filter(first), claims.filter(first)), 'claiming due slots');
+    const later = { unknown: unknown.filter((c) => !first(c)), claims: claims.filter((c) => !first(c)) };
+    if (later.unknown.length + later.claims.length === 0) return;
+    const yielded = new Promise<void>((resolve) => clock.setTimer(resolve, sharing.yieldMs));
+    ctx.track(yielded.then(() => checkThenClaim(later.unknown, later.claims)), 'claiming due slots left by the preferred replica');
   }
 
   /** An idle task's coming slot is claimed now; a busy or unknown one is decided at its instant. */
   function takeAhead(plan: TaskPlan, slot: number, claims: Claim[]): void {
     plan.aheadSlots.push(slot);
     const free = plan.task.settings.overlap === 'allow' || isIdle(plan);
-    if (plan.knownIdle && free) claims.push({ plan, slot, mode: 'ahead' });
+    // Only the preferred replica claims ahead: the others decide at the instant, after it had its turn.
+    if (plan.knownIdle && free && preferred(plan)) claims.push({ plan, slot, mode: 'ahead' });
     else ahead.push({ kind: 'slot', plan, at: slot, run: null });
   }
 
@@ -138,19 +149,34 @@ export function createDispatcher(ctx: SchedulerContext, skips: SkipRecorder, run
 
   /**
    * A task whose newest slot this process did not run itself may have a run going on another
-   * replica: ask the store before deciding. A run whose lease has expired is dead, not going.
+   * replica: ask the store before deciding (all tasks at once). A run whose lease has expired is dead,
+   * not going, and a run of this very slot is not a previous run: another replica claimed it.
    */
   async function checkThenClaim(unknown: readonly { plan: TaskPlan; slot: number }[], claims: Claim[]): Promise<void> {
-    const now = clock.now();
-    for (const { plan, slot } of unknown) {
-      if (!isCurrent(ctx, plan)) continue;
-      const going = (await store.runningRuns(plan.task.id)).find((r) => r.leaseUntilMs === null || r.leaseUntilMs >= now);
-      decide(plan, slot, going === undefined ? undefined : going.owner === owner ? 'this Director' : going.owner, claims);
+    if (unknown.length > 0 && ctx.isActive() && !ctx.claimsPaused()) {
+      const now = clock.now();
+      const ids = [...new Set(unknown.map((u) => u.plan.task.id))];
+      let running: Map<string, RunRecord[]>;
+      try {
+        running = new Map(await Promise.all(ids.map(async (id) => [id, await store.runningRuns(id)] as const)));
+      } catch (error) {
+        for (const claim of claims) release(claim);
+        ctx.claimFailed(error, [...claims, ...unknown]);
+        return;
+      }
+      for (const { plan, slot } of unknown) {
+        if (!isCurrent(ctx, plan)) continue;
+        const going = running.get(plan.task.id)?.find((r) => r.slot !== slot && (r.leaseUntilMs === null || r.leaseUntilMs >= now));
+        decide(plan, slot, going === undefined ? undefined : going.owner === owner ? 'this Director' : going.owner, claims);
+      }
+    } else if (unknown.length > 0) {
+      ctx.claimFailed(undefined, unknown.filter((u) => ctx.isActive() && isCurrent(ctx, u.plan)));
     }
     await claimAll(claims);
   }
 
   async function claimAll(claims: readonly Claim[]): Promise<void> {
+    if (claims.length === 0) return;
     // No yield to the event loop between chunks: it would let the completions of the first runs
     // (each a durable write) go ahead of dispatching the rest, and lateness grows with the burst.
     for (let i = 0; i < claims.length; i += STORE_CHUNK) await claimChunk(claims.slice(i, i + STORE_CHUNK));
@@ -158,14 +184,20 @@ export function createDispatcher(ctx: SchedulerContext, skips: SkipRecorder, run
   }
 
   async function claimChunk(chunk: readonly Claim[]): Promise<void> {
+    if (!ctx.isActive() || ctx.claimsPaused()) {
+      // Stopped: nothing new is claimed. Paused: the slots wait in their plans for the store to answer.
+      for (const claim of chunk) release(claim);
+      if (ctx.isActive()) ctx.claimFailed(undefined, chunk);
+      return;
+    }
     const nowMs = clock.now();
     const requests: ClaimRequest[] = chunk.map((c) => ({ taskId: c.plan.task.id, slot: c.slot, owner, nowMs, leaseMs: config.leaseMs }));
     let won: RunRecord[];
     try {
       won = await store.claimSlots(requests);
     } catch (error) {
-      logger.error({ err: error, slots: chunk.length }, 'claiming due slots failed; they are not run (at most once), the next slots are planned');
       for (const claim of chunk) release(claim);
+      ctx.claimFailed(error, chunk);
       return;
     }
     const byKey = new Map<string, RunRecord>();

@@ -62,7 +62,15 @@ export function createRunLifecycle(ctx: SchedulerContext, skips: SkipRecorder) {
     plan.retry = undefined;
     if (!isCurrent(ctx, plan)) return;
     plan.active += 1;
-    const run = await store.insertRun({ taskId: plan.task.id, slot, attempt, trigger: 'schedule', owner, nowMs: clock.now(), leaseMs: config.leaseMs });
+    let run: RunRecord | undefined;
+    try {
+      run = await store.insertRun({ taskId: plan.task.id, slot, attempt, trigger: 'schedule', owner, nowMs: clock.now(), leaseMs: config.leaseMs });
+    } catch (error) {
+      // The attempt is not made (the store is unreachable); the task must not stay counted as busy.
+      plan.active -= 1;
+      drain(plan);
+      throw error;
+    }
     if (run === undefined) {
       // Another replica inserted this attempt first (it saw the same failure): it runs it.
       plan.active -= 1;
@@ -105,7 +113,15 @@ export function createRunLifecycle(ctx: SchedulerContext, skips: SkipRecorder) {
   }
 
   async function claimWaiting(plan: TaskPlan, slot: number): Promise<void> {
-    const [run] = await store.claimSlots([{ taskId: plan.task.id, slot, owner, nowMs: clock.now(), leaseMs: config.leaseMs }]);
+    let run: RunRecord | undefined;
+    try {
+      [run] = await store.claimSlots([{ taskId: plan.task.id, slot, owner, nowMs: clock.now(), leaseMs: config.leaseMs }]);
+    } catch (error) {
+      // Not counted as busy any more; the slot goes back into the plan until the store answers.
+      plan.active -= 1;
+      ctx.claimFailed(error, [{ plan, slot }]);
+      return;
+    }
     if (run !== undefined) ctx.events.emit('slot:claimed', { taskId: run.taskId, slot, runId: run.id });
     if (run !== undefined && isCurrent(ctx, plan)) {
       startRun(plan, run);

@@ -16,6 +16,19 @@ export interface SchedulerDeps {
   readonly events: DirectorEvents;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Cluster mode: which replica claims a task's slots first. Without it, this process claims everything at once. */
+  readonly sharing?: ClaimSharing;
+}
+
+/**
+ * Replicas that wake together would all race for every slot, and the first batch to arrive would win
+ * them all. Instead one replica is preferred per task: it claims ahead of the instant as usual, the
+ * others only at the instant and `yieldMs` later, winning just what the preferred one did not take
+ * (it died, lost the database, or was too slow).
+ */
+export interface ClaimSharing {
+  prefers(taskId: string): boolean;
+  readonly yieldMs: number;
 }
 
 export interface TaskScheduleStats {
@@ -41,6 +54,8 @@ export interface Scheduler {
   previewSlots(task: Task, count: number): number[];
   stats(taskId: string): TaskScheduleStats | undefined;
   isRunning(): boolean;
+  /** Why no slot is being claimed although the scheduler runs (the store is unreachable), if so. */
+  claimsPausedReason(): string | undefined;
   /**
    * Re-reads every task and re-plans those another replica changed. Runs every reconcileMs on the
    * PostgreSQL store (cluster mode); a LISTEN/NOTIFY listener calls taskChanged(id) for immediacy.
@@ -59,6 +74,13 @@ export interface SchedulerContext extends SchedulerDeps {
   endWhenDrained(plan: TaskPlan): void;
   /** Something was queued for an instant: re-arm the timer if it is now the earliest. */
   rearm(): void;
+  /** True while the store is unreachable: claims are not even tried. */
+  claimsPaused(): boolean;
+  /**
+   * These claims failed with `error` (undefined: not tried while paused): their slots go back into the
+   * plans, and an error pauses claiming until the store answers again.
+   */
+  claimFailed(error: unknown, failed: readonly { readonly plan: TaskPlan; readonly slot: number }[]): void;
 }
 
 /** The plan is still the live one for its task (not stopped, deleted or replaced since). */

@@ -13,6 +13,7 @@ import { createSkipRecorder } from './skip-recorder.js';
 import { SlotHeap, type DueEntry } from './slot-heap.js';
 import { diffTasks } from './reconcile.js';
 import { planStartUp } from './start-up.js';
+import { createStoreOutage, requeueFailedClaims } from './store-outage.js';
 import { isSchedulable, newPlan, planEntry, replanAfter, type TaskPlan } from './task-plan.js';
 
 export type { Scheduler, SchedulerDeps, TaskScheduleStats } from './scheduler-context.js';
@@ -38,6 +39,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   let reconcileTimer: TimerHandle | undefined;
   /** Tasks re-planned by taskChanged since the running reconcile pass read its snapshot. */
   const appliedSince = new Set<string>();
+  /** The wake-up after an outage finds many slots overdue: that is the outage, not a late wake-up per task. */
+  let afterOutage = false;
 
   function track(work: Promise<unknown>, what: string): void {
     const tracked: Promise<void> = work.then(
@@ -54,16 +57,23 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     track,
     endWhenDrained: (plan) => ends.endWhenDrained(plan),
     rearm: () => arm(),
+    claimsPaused: () => outage.reason() !== undefined,
+    claimFailed,
   };
+  const outage = createStoreOutage({ store, clock, logger, onRecovered: () => { afterOutage = true; arm(); } });
   const skips = createSkipRecorder(ctx);
   const runs = createRunLifecycle(ctx, skips);
   const dispatcher = createDispatcher(ctx, skips, runs, ahead);
   const ends = createEndOfTask(ctx, { retire, replan: (id, task) => { apply(id, task, undefined); arm(); } });
 
-  /** The one timer: at the earliest of the next claim window and the next slot claimed ahead. */
+  /**
+   * The one timer: at the earliest of the next claim window and the next slot claimed ahead. While
+   * claims are paused (store unreachable), only slots already claimed are handed over.
+   */
   function arm(): void {
     if (state !== 'running') return;
-    const claimAt = (heap.peek()?.at ?? Number.POSITIVE_INFINITY) - CLAIM_LEAD_MS;
+    const paused = outage.reason() !== undefined;
+    const claimAt = paused ? Number.POSITIVE_INFINITY : (heap.peek()?.at ?? Number.POSITIVE_INFINITY) - CLAIM_LEAD_MS;
     const at = Math.min(claimAt, ahead.peekAt() ?? Number.POSITIVE_INFINITY);
     if (timer !== undefined && armedAt === at) return;
     timer?.cancel();
@@ -91,13 +101,15 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     }
     if (slots.length > 0) dispatcher.dispatchAhead(slots, now);
     const due: DueSlots[] = [];
-    for (const entry of heap.popDue(now + CLAIM_WINDOW_MS)) {
+    const paused = outage.reason() !== undefined;
+    for (const entry of paused ? [] : heap.popDue(now + CLAIM_WINDOW_MS)) {
       const plan = plans.get(entry.taskId);
       if (plan === undefined) continue;
       if (entry.kind === 'slot') due.push({ plan, slots: takeDue(plan, entry.at, now) });
       else if (entry.at <= now) ending.push(plan);
       else ahead.push({ kind: 'end', plan, at: entry.at });
     }
+    if (!paused) afterOutage = false;
     if (due.length > 0) dispatcher.handle(due, now);
     arm(); // after handle: a slot it deferred to its instant is in the ahead queue now
     for (const plan of ending) track(ends.endTask(plan), `ending task ${plan.task.id}`);
@@ -115,12 +127,20 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     plan.lastHandled = Math.max(plan.lastHandled ?? Number.NEGATIVE_INFINITY, caught.resumeAfterMs);
     if (caught.missedLatest !== undefined) {
       plan.missed += caught.missed;
-      logger.warn({ taskId: task.id, missed: caught.missed, lateMs: now - slot }, 'woke late: missed slots are recorded as skipped');
+      if (afterOutage) logger.debug({ taskId: task.id, missed: caught.missed, lateMs: now - slot }, 'missed slots during the database outage');
+      else logger.warn({ taskId: task.id, missed: caught.missed, lateMs: now - slot }, 'woke late: missed slots are recorded as skipped');
       skips.record({ taskId: task.id, slot: caught.missedLatest, attempt: 1, reason: missedReason(caught.missed, 'late', now - slot) });
     }
     const next = planEntry(task, plan.lastHandled, now);
     if (next !== undefined) heap.set(next);
     return [...caught.run];
+  }
+
+  /** Claims that failed or were not tried (store unreachable): their slots go back into the plans. */
+  function claimFailed(error: unknown, failed: readonly { readonly plan: TaskPlan; readonly slot: number }[]): void {
+    if (state === 'running') requeueFailedClaims(heap, plans, failed);
+    if (error !== undefined) outage.claimFailed(error);
+    arm();
   }
 
   function retire(plan: TaskPlan, reason: string): void {
@@ -197,7 +217,9 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   function scheduleReconcile(): void {
     if (store.kind !== 'postgres' || state !== 'running') return;
     reconcileTimer = clock.setTimer(() => {
-      track(reconcile().finally(scheduleReconcile), 're-reading tasks for changes made by other replicas');
+      // While the store is unreachable there is nothing to read; the probe's recovery re-arms claims.
+      if (outage.reason() !== undefined) scheduleReconcile();
+      else track(reconcile().finally(scheduleReconcile), 're-reading tasks for changes made by other replicas');
     }, config.reconcileMs);
   }
 
@@ -252,6 +274,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       armedAt = undefined;
       reconcileTimer?.cancel();
       reconcileTimer = undefined;
+      outage.reset();
       offLost?.();
       for (const plan of plans.values()) {
         runs.dropRetry(plan, 'retry dropped: Director stopped');
@@ -291,5 +314,6 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     return { missedSlots: plan.missed, waitingSlots: plan.waiting.length, activeRuns: plan.active, retryPending: plan.retry !== undefined };
   }
 
-  return { start, stop, taskChanged, nextExecution, previewSlots, stats, isRunning: () => state === 'running', reconcile };
+  const claimsPausedReason = (): string | undefined => (state === 'running' ? outage.reason() : undefined);
+  return { start, stop, taskChanged, nextExecution, previewSlots, stats, isRunning: () => state === 'running', claimsPausedReason, reconcile };
 }

@@ -20,7 +20,9 @@ export async function healthRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     } catch (error) {
       checks.store = { ok: false, detail: `${deps.store.kind} unreachable: ${(error as Error).message}` };
     }
-    checks.scheduler = { ok: deps.scheduler.isRunning(), ...(deps.scheduler.isRunning() ? {} : { detail: 'not claiming slots' }) };
+    const paused = deps.scheduler.claimsPausedReason?.();
+    const schedulerDetail = !deps.scheduler.isRunning() ? 'not claiming slots' : paused === undefined ? undefined : `not claiming slots: ${paused}`;
+    checks.scheduler = { ok: schedulerDetail === undefined, ...(schedulerDetail === undefined ? {} : { detail: schedulerDetail }) };
     const pool = deps.runner?.poolState();
     checks.executors = pool
       ? { ok: pool.size > 0, detail: `${pool.busy}/${pool.size} busy, ${pool.queued} queued` }

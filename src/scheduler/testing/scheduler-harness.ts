@@ -26,11 +26,21 @@ export interface ObservedStore {
   /** While set, claimSlots waits for `release()`. */
   hold(): void;
   release(): void;
+  /** While set, every operation fails as on a lost database connection (an outage, to test recovery). */
+  setUnreachable(unreachable: boolean): void;
+  /** Names of the operations that failed that way. */
+  readonly failedCalls: string[];
 }
 
 export function observeStore(inner: Store): ObservedStore {
   const claimBatches: number[] = [];
   let gate: { promise: Promise<void>; open: () => void } | undefined;
+  let unreachable = false;
+  const failedCalls: string[] = [];
+  const fail = (operation: string) => async () => {
+    failedCalls.push(operation);
+    throw new Error('Connection terminated unexpectedly');
+  };
   const claimSlots = async (claims: readonly ClaimRequest[]) => {
     claimBatches.push(claims.length);
     if (gate) await gate.promise;
@@ -38,14 +48,16 @@ export function observeStore(inner: Store): ObservedStore {
   };
   const store = new Proxy(inner, {
     get(target, prop) {
-      if (prop === 'claimSlots') return claimSlots;
       const value: unknown = Reflect.get(target, prop);
+      if (unreachable && typeof value === 'function' && prop !== 'close') return fail(String(prop));
+      if (prop === 'claimSlots') return claimSlots;
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
   return {
     store,
     claimBatches,
+    failedCalls,
     hold() {
       let open = () => {};
       const promise = new Promise<void>((resolve) => { open = resolve; });
@@ -54,6 +66,9 @@ export function observeStore(inner: Store): ObservedStore {
     release() {
       gate?.open();
       gate = undefined;
+    },
+    setUnreachable(value) {
+      unreachable = value;
     },
   };
 }
