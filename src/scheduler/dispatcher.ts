@@ -26,6 +26,14 @@ interface Claim {
 
 type SlotItem = Extract<AheadItem, { kind: 'slot' }>;
 
+/** A slot to decide once the store says whether a run of the task is going elsewhere. */
+interface Pending {
+  readonly plan: TaskPlan;
+  readonly slot: number;
+  /** Taken from the plan before its instant (it is in plan.aheadSlots until decided). */
+  readonly ahead?: boolean;
+}
+
 const key = (taskId: string, slot: number): string => `${slot}\u0000${taskId}`;
 const CHANGED = 'not started: the task was stopped, deleted or rescheduled after its slot was claimed';
 
@@ -45,10 +53,17 @@ export function createDispatcher(ctx: SchedulerContext, skips: SkipRecorder, run
    */
   function handle(due: readonly DueSlots[], now: number): void {
     const claims: Claim[] = [];
-    const unknown: { plan: TaskPlan; slot: number }[] = [];
+    const unknown: Pending[] = [];
+    const yieldedAhead: Pending[] = [];
     for (const { plan, slots } of due) {
       const [first, ...rest] = slots;
       if (first === undefined || !isCurrent(ctx, plan)) continue;
+      if (first > now && !preferred(plan)) {
+        // Left to the preferred replica: not claimed ahead, and not worth a wake-up at its instant.
+        plan.aheadSlots.push(first);
+        yieldedAhead.push({ plan, slot: first, ahead: true });
+        continue;
+      }
       if (first > now) {
         takeAhead(plan, first, claims);
         continue;
@@ -72,18 +87,47 @@ export function createDispatcher(ctx: SchedulerContext, skips: SkipRecorder, run
     // Slots of tasks another replica is preferred for are claimed a little later: it wins them unless it is gone.
     const first = (c: { plan: TaskPlan }): boolean => preferred(c.plan);
     ctx.track(checkThenClaim(unknown.filter(first), claims.filter(first)), 'claiming due slots');
-    const later = { unknown: unknown.filter((c) => !first(c)), claims: claims.filter((c) => !first(c)) };
-    if (later.unknown.length + later.claims.length === 0) return;
-    const yielded = new Promise<void>((resolve) => clock.setTimer(resolve, sharing.yieldMs));
-    ctx.track(yielded.then(() => checkThenClaim(later.unknown, later.claims)), 'claiming due slots left by the preferred replica');
+    const later = [...yieldedAhead, ...unknown.filter((c) => !first(c))];
+    const laterClaims = claims.filter((c) => !first(c));
+    if (later.length + laterClaims.length > 0) yieldToPreferred(sharing.yieldMs, later, laterClaims, now);
+  }
+
+  /** Slots left to their preferred replica, gathered into one late batch: one check and one claim. */
+  let yielded: { readonly at: number; readonly unknown: Pending[]; readonly claims: Claim[] } | undefined;
+
+  /**
+   * Claimed `yieldMs` after the latest instant among them (the preferred replica claims ahead of it,
+   * or at it): every replica claims what is left, and only what a dead or slow replica left is won.
+   * A wake-up's yielded slots become one batch, a few per second instead of a round trip per slot.
+   */
+  function yieldToPreferred(yieldMs: number, unknown: readonly Pending[], claims: readonly Claim[], now: number): void {
+    let latest = now;
+    for (const item of [...unknown, ...claims]) latest = Math.max(latest, item.slot);
+    if (yielded !== undefined && latest + yieldMs <= yielded.at) {
+      yielded.unknown.push(...unknown);
+      yielded.claims.push(...claims);
+      return;
+    }
+    const batch = { at: latest + yieldMs, unknown: [...unknown], claims: [...claims] };
+    yielded = batch;
+    const waited = new Promise<void>((resolve) => clock.setTimer(resolve, batch.at - clock.now()));
+    ctx.track(waited.then(() => {
+      if (yielded === batch) yielded = undefined;
+      for (const item of batch.unknown) {
+        if (!item.ahead) continue;
+        const at = item.plan.aheadSlots.indexOf(item.slot);
+        if (at >= 0) item.plan.aheadSlots.splice(at, 1);
+        if (isCurrent(ctx, item.plan) && item.plan.task.settings.overlap !== 'allow') runs.dropRetry(item.plan, `retry dropped: slot ${iso(item.slot)} has come`);
+      }
+      return checkThenClaim(batch.unknown, batch.claims);
+    }), 'claiming due slots left by the preferred replica');
   }
 
   /** An idle task's coming slot is claimed now; a busy or unknown one is decided at its instant. */
   function takeAhead(plan: TaskPlan, slot: number, claims: Claim[]): void {
     plan.aheadSlots.push(slot);
     const free = plan.task.settings.overlap === 'allow' || isIdle(plan);
-    // Only the preferred replica claims ahead: the others decide at the instant, after it had its turn.
-    if (plan.knownIdle && free && preferred(plan)) claims.push({ plan, slot, mode: 'ahead' });
+    if (plan.knownIdle && free) claims.push({ plan, slot, mode: 'ahead' });
     else ahead.push({ kind: 'slot', plan, at: slot, run: null });
   }
 
@@ -152,13 +196,17 @@ export function createDispatcher(ctx: SchedulerContext, skips: SkipRecorder, run
    * replica: ask the store before deciding (all tasks at once). A run whose lease has expired is dead,
    * not going, and a run of this very slot is not a previous run: another replica claimed it.
    */
-  async function checkThenClaim(unknown: readonly { plan: TaskPlan; slot: number }[], claims: Claim[]): Promise<void> {
+  async function checkThenClaim(unknown: readonly Pending[], claims: Claim[]): Promise<void> {
     if (unknown.length > 0 && ctx.isActive() && !ctx.claimsPaused()) {
       const now = clock.now();
       const ids = [...new Set(unknown.map((u) => u.plan.task.id))];
       let running: Map<string, RunRecord[]>;
       try {
-        running = new Map(await Promise.all(ids.map(async (id) => [id, await store.runningRuns(id)] as const)));
+        const found = store.runningRunsOf !== undefined
+          ? await store.runningRunsOf(ids)
+          : (await Promise.all(ids.map((id) => store.runningRuns(id)))).flat();
+        running = new Map(ids.map((id) => [id, []]));
+        for (const run of found) running.get(run.taskId)?.push(run);
       } catch (error) {
         for (const claim of claims) release(claim);
         ctx.claimFailed(error, [...claims, ...unknown]);

@@ -94,6 +94,11 @@ export interface Store {
   latestSlots(): Promise<Map<string, number>>;
   /** Runs of a task that are still running (any owner). */
   runningRuns(taskId: string): Promise<RunRecord[]>;
+  /**
+   * Optional: the running runs of several tasks in one round trip, as runningRuns would give them
+   * task by task. A network store offers it for the overlap check of a claim batch.
+   */
+  runningRunsOf?(taskIds: readonly string[]): Promise<RunRecord[]>;
   /** Retention: keeps the newest `keepPerTask` finished runs of each task (0 = all) and drops finished runs older than `olderThanMs` (null = none). Returns how many were removed. */
   trimRuns(options: { readonly keepPerTask: number; readonly olderThanMs: number | null }): Promise<number>;
 

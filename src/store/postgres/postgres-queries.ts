@@ -70,6 +70,7 @@ export const sql = {
 
   latestSlots: 'SELECT task_id, max(slot_ms) AS slot_ms FROM runs WHERE slot_ms IS NOT NULL GROUP BY task_id',
   runningRuns: `SELECT ${RUN_COLUMNS} FROM runs WHERE task_id = $1 AND status = 'running' ORDER BY id`,
+  runningRunsOf: `SELECT ${RUN_COLUMNS} FROM runs WHERE task_id = ANY($1::text[]) AND status = 'running' ORDER BY id`,
   // Ranks count finished runs only: a running run is never dropped and does not push a finished one out.
   trimRuns: `
     DELETE FROM runs WHERE status <> 'running' AND (

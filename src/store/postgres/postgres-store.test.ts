@@ -83,6 +83,23 @@ describe('PostgreSQL store', () => {
     }
   });
 
+  it('runningRunsOf answers for several tasks at once what runningRuns answers task by task', async () => {
+    const schema = freshSchema('running');
+    const store = await openPostgresStore({ url, schema });
+    try {
+      const claim = (taskId: string, slot: number) => ({ taskId, slot, owner: 'a', nowMs: 1, leaseMs: 1000 });
+      const won = await store.claimSlots([claim('x', 1), claim('x', 2), claim('y', 1), claim('z', 1)]);
+      const done = won.find((r) => r.taskId === 'x' && r.slot === 2);
+      await store.abandonRun(done!.id, 'lost', { stage: 'executor', name: 'LeaseExpired', message: 'gone' }, 5);
+      const expected = [...(await store.runningRuns('x')), ...(await store.runningRuns('y'))].sort((a, b) => a.id - b.id);
+      assert.deepEqual(await store.runningRunsOf!(['x', 'y', 'nothing']), expected);
+      assert.deepEqual(expected.map((r) => `${r.taskId}@${r.slot}`), ['x@1', 'y@1']);
+      assert.deepEqual(await store.runningRunsOf!([]), []);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('keeps tables in its own schema, away from the default search_path', async () => {
     const schema = freshSchema('isolated');
     const store = await openPostgresStore({ url, schema });

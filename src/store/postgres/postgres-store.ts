@@ -225,6 +225,11 @@ class PostgresStore implements Store {
     return (await this.query<RunRow>('runningRuns', sql.runningRuns, [taskId])).rows.map(runFromRow);
   }
 
+  async runningRunsOf(taskIds: readonly string[]): Promise<RunRecord[]> {
+    if (taskIds.length === 0) return [];
+    return (await this.query<RunRow>('runningRunsOf', sql.runningRunsOf, [[...taskIds]])).rows.map(runFromRow);
+  }
+
   async trimRuns(options: { readonly keepPerTask: number; readonly olderThanMs: number | null }): Promise<number> {
     const keep = Math.max(0, Math.trunc(options.keepPerTask));
     return (await this.query('trimRuns', sql.trimRuns, [keep, options.olderThanMs])).rowCount ?? 0;
