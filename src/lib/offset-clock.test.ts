@@ -55,6 +55,22 @@ describe('offset clock', () => {
     clock.stop();
   });
 
+  it('takes an offset within the error of the measurement for none', async () => {
+    const timers = new FakeClock(0);
+    let local = 5_000;
+    const base: Clock = { now: () => local, setTimer: (fn, ms) => timers.setTimer(fn, ms) };
+    // 1.6 ms apart, measured over a 2 ms round trip: no better than ±2 ms, so no offset is applied.
+    const reference = async () => {
+      const at = local + 1 + 1.6;
+      local += 2;
+      return at;
+    };
+    const clock = createOffsetClock({ base, reference, maxSkewMs: 1000, logger: recordingLogger().logger });
+    await clock.start();
+    assert.equal(clock.offsetMs(), 0);
+    clock.stop();
+  });
+
   it('keeps the last offset when the reference cannot be read, and warns once', async () => {
     const timers = new FakeClock(0);
     let fail = false;

@@ -61,7 +61,9 @@ export function createOffsetClock(deps: OffsetClockDeps): OffsetClock {
     }
     failing = false;
     if (best === undefined || !Number.isFinite(best.offset)) return;
-    offset = Math.round(best.offset);
+    // An offset within the measurement's own error (half the round trip, plus the 1 ms resolution of
+    // this clock) cannot be told from none: applying it would only shift slots by noise.
+    offset = Math.abs(best.offset) <= best.roundTripMs / 2 + 1 ? 0 : Math.round(best.offset);
     measured = true;
     report(best.roundTripMs);
   }

@@ -1,0 +1,71 @@
+// A fresh PostgreSQL database per cluster test, and what the tests read from it and from the scripts' reports.
+
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { redactUrl } from '../../src/lib/logger.js';
+
+export const serverUrl = process.env.DIRECTOR_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export interface ClusterDatabase {
+  /** The URL replicas get as DIRECTOR_DATABASE_URL. */
+  readonly url: string;
+  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>;
+  drop(): Promise<void>;
+}
+
+async function withClient<T>(url: string, body: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new Error(`PostgreSQL is not reachable at ${redactUrl(url)} (${(error as Error).message}); start it (npm test does) or set DIRECTOR_TEST_DATABASE_URL. Cluster tests do not skip.`);
+  }
+  try {
+    return await body(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** CREATE DATABASE director_cluster_<random> on the test server; drop() removes it (and its sessions). */
+export async function createClusterDatabase(label: string): Promise<ClusterDatabase> {
+  const name = `director_${label}_${randomBytes(4).toString('hex')}`;
+  await withClient(serverUrl, (client) => client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`));
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.href,
+    query: (text, values = []) => withClient(url.href, async (client) => (await client.query(text, values)).rows),
+    drop: () => withClient(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`)).then(() => undefined),
+  };
+}
+
+/** Terminates every session of one replica (its pool and its change watch), as a network cut would. */
+export async function terminateSessions(db: ClusterDatabase, instanceId: string): Promise<number> {
+  // In the select list, not the WHERE clause: a qualifier may be evaluated before the others, on any row.
+  const rows = await db.query<{ done: boolean }>('SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE application_name = $1', [instanceId]);
+  return rows.filter((r) => r.done).length;
+}
+
+export interface RunRow {
+  readonly task_id: string;
+  readonly slot_ms: number;
+  readonly status: string;
+  readonly owner: string;
+  /** Why a skipped slot was skipped (its logs say it), else null. */
+  readonly reason: string | null;
+}
+
+export async function scheduledRuns(db: ClusterDatabase): Promise<RunRow[]> {
+  const rows = await db.query<{ task_id: string; slot_ms: string; status: string; owner: string; reason: string | null }>(
+    "SELECT task_id, slot_ms, status, owner, CASE WHEN status = 'skipped' THEN logs END AS reason FROM runs WHERE attempt = 1 AND slot_ms IS NOT NULL",
+  );
+  return rows.map((r) => ({ ...r, slot_ms: Number(r.slot_ms) }));
+}
+
+/** Slots of a task with init `initMs` and interval `intervalMs` in [fromMs, toMs). */
+export function slotsBetween(initMs: number, intervalMs: number, fromMs: number, toMs: number): number[] {
+  const out: number[] = [];
+  for (let slot = initMs + Math.max(0, Math.ceil((fromMs - initMs) / intervalMs)) * intervalMs; slot < toMs; slot += intervalMs) out.push(slot);
+  return out;
+}
