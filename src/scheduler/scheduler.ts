@@ -11,7 +11,7 @@ import { createRunLifecycle } from './run-lifecycle.js';
 import { CLAIM_LEAD_MS, CLAIM_WINDOW_MS, type Scheduler, type SchedulerContext, type SchedulerDeps, type TaskScheduleStats } from './scheduler-context.js';
 import { createSkipRecorder } from './skip-recorder.js';
 import { SlotHeap, type DueEntry } from './slot-heap.js';
-import { diffTasks } from './reconcile.js';
+import { readTaskChanges } from './reconcile.js';
 import { planStartUp } from './start-up.js';
 import { createStoreOutage, requeueFailedClaims } from './store-outage.js';
 import { isSchedulable, newPlan, planEntry, replanAfter, type TaskPlan } from './task-plan.js';
@@ -206,11 +206,12 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   async function reconcile(): Promise<void> {
     if (state !== 'running') return;
     appliedSince.clear();
-    const tasks = await store.listTasks();
+    const diff = await readTaskChanges(store, plans);
     if (state !== 'running') return;
-    const diff = diffTasks(tasks, plans, (id) => !appliedSince.has(id) && !changes.has(id));
-    for (const task of diff.changed) apply(task.id, task, heap.get(task.id));
-    for (const plan of diff.removed) retire(plan, 'deleted');
+    // A task changed here after the re-read began is newer than what it read: the local change wins.
+    const settled = (id: string): boolean => !appliedSince.has(id) && !changes.has(id);
+    for (const [id, task] of diff.changed) if (settled(id)) apply(id, task, heap.get(id));
+    for (const plan of diff.removed) if (settled(plan.task.id) && plans.get(plan.task.id) === plan) retire(plan, 'deleted');
     arm();
   }
 

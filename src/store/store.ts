@@ -42,6 +42,14 @@ export interface ListRunsQuery {
 
 export type PutTaskResult = 'created' | 'replaced';
 
+/** What tells a task's versions apart, without its document: for cheap periodic re-reads. */
+export interface TaskVersion {
+  readonly id: string;
+  readonly updatedMs: number;
+  /** Running with an interval: the scheduler plans it. */
+  readonly schedulable: boolean;
+}
+
 /**
  * What a task-change notification says: one task was written by another replica, or `all` — the
  * notification channel was (re)connected, notifications sent meanwhile are gone, re-read everything.
@@ -121,6 +129,8 @@ export interface Store {
    * one included while its own is), as the database knows them (PostgreSQL: their application_name).
    */
   liveReplicas?(): Promise<string[]>;
+  /** Cluster stores only: every task's version, without reading or parsing documents. */
+  listTaskVersions?(): Promise<TaskVersion[]>;
 
   close(): Promise<void>;
 }

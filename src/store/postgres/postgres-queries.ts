@@ -32,6 +32,7 @@ export const sql = {
       RETURNING id, (xmax = 0) AS created)
     SELECT created, ${notify('id', "CASE WHEN created THEN 'created' ELSE 'replaced' END", 9)} FROM put`,
   getTask: `SELECT ${TASK_COLUMNS} FROM tasks WHERE id = $1`,
+  listTaskVersions: 'SELECT id, updated_ms, (running AND interval_ms IS NOT NULL) AS schedulable FROM tasks',
   countTasks: 'SELECT count(*) AS total, count(*) FILTER (WHERE running) AS running FROM tasks',
   deleteTask: `WITH gone AS (DELETE FROM tasks WHERE id = $1 RETURNING id) SELECT ${notify('id', "'deleted'", 2)} FROM gone`,
   deleteEndedTask: `

@@ -6,7 +6,7 @@ import { redactUrl } from '../../lib/logger.js';
 import type { RunError, RunRecord, RunReport, RunStats } from '../../domain/run.js';
 import { toTaskRow, type Task } from '../../domain/task.js';
 import { leaseExpiredError, pageOf, runFromRow, runStatsFrom, taskFromRow, type RunRow, type TaskDbRow } from '../rows.js';
-import type { ClaimRequest, ListRunsQuery, ListTasksQuery, NewRun, PutTaskResult, Store, TaskChangeNotice } from '../store.js';
+import type { ClaimRequest, ListRunsQuery, ListTasksQuery, NewRun, PutTaskResult, Store, TaskChangeNotice, TaskVersion } from '../store.js';
 import { migratePostgres, SCHEMA_NAME } from './migrations.js';
 import { listTasksSql, sql } from './postgres-queries.js';
 import { watchTaskChanges } from './task-change-watch.js';
@@ -269,6 +269,11 @@ class PostgresStore implements Store {
       listener,
       ...(logger === undefined ? {} : { logger }),
     });
+  }
+
+  async listTaskVersions(): Promise<TaskVersion[]> {
+    const { rows } = await this.query<{ id: string; updated_ms: number; schedulable: boolean }>('listTaskVersions', sql.listTaskVersions, []);
+    return rows.map((r) => ({ id: r.id, updatedMs: r.updated_ms, schedulable: r.schedulable }));
   }
 
   async liveReplicas(): Promise<string[]> {
