@@ -29,6 +29,13 @@ describe('config', () => {
     assert.equal(loadConfig({ DIRECTOR_HOST: '0.0.0.0', DIRECTOR_API_TOKENS: 'ci:admin:0123456789abcdef0123' }).apiTokens.length, 1);
   });
 
+  it('keeps instance ids within what PostgreSQL keeps of an application_name', () => {
+    assert.throws(() => loadConfig({ DIRECTOR_INSTANCE_ID: 'x'.repeat(64) }), /DIRECTOR_INSTANCE_ID.*63 printable ASCII/);
+    assert.throws(() => loadConfig({ DIRECTOR_INSTANCE_ID: 'réplica-1' }), /DIRECTOR_INSTANCE_ID/);
+    assert.equal(loadConfig({ DIRECTOR_INSTANCE_ID: 'director-1' }).instanceId, 'director-1');
+    assert.match(loadConfig({}).instanceId, /^[\x20-\x7e]{1,63}$/);
+  });
+
   it('documents every variable in README', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     for (const { variable } of settings) assert.ok(readme.includes(`\`${variable}\``), `${variable} is missing from README`);
