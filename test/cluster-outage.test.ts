@@ -82,7 +82,7 @@ describe('a replica that loses its database connection', () => {
     // It said so: /ready answered 503 with the reason, and the log says what happens and when it ended.
     const refused = readiness.filter((r) => r.status === 503);
     assert.ok(refused.length > 0, `the cut-off replica stayed ready: ${JSON.stringify(readiness.slice(0, 3))}`);
-    assert.ok(refused.some((r) => /unreachable/.test(r.body)), refused[0]?.body);
+    assert.ok(refused.some((r) => /not claiming slots: database unreachable since/.test(r.body)), refused[0]?.body);
     assert.equal(cut.output().match(/database unreachable; not claiming slots; retrying in \d+ ms/g)?.length, 1, 'said once, not per slot');
     assert.match(cut.output(), /database reachable again after \d+ ms; claiming slots again/);
     assert.match(cut.output(), /task change notifications restored/);
