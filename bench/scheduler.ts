@@ -18,6 +18,13 @@ const FAR_END = '2100-01-01T00:00:00.000Z';
 /** Runs of slots near the window's end may still be on their way. */
 const DRAIN_MS = 3000;
 const SETTLE_MS = 2000;
+/**
+ * Tasks created through the API get their first slot after the creation is expected to be over
+ * (Director's start plus 0.5 ms per task, the pace measured here, rounded up to the interval):
+ * otherwise the window would measure a backlog left by 10,000 POSTs competing with the first runs,
+ * not the scheduler in steady state. The report says by how much creation and slots still overlapped.
+ */
+const createBudgetMs = (count: number): number => 1000 + count / 2;
 
 interface SlotScenario {
   readonly count: number;
@@ -53,38 +60,79 @@ async function createThroughApi(director: DirectorProcess, tasks: readonly Bench
 }
 
 /**
+ * The bench script returns Date.now() taken inside main(): the instant the executor really started the
+ * run, on the same machine clock as the slot. Fetch lateness shows when Director asked for the script;
+ * start lateness adds waiting for a free executor, which is what a script's author experiences.
+ */
+export const START_STAMP_SCRIPT = 'module.exports.main = () => Date.now();';
+
+interface RunRows {
+  /** Hand-over lateness: the runner took the run (before the fetch) − slot, as Director records it. */
+  readonly handOver: readonly number[];
+  /** main() started in the executor − slot. */
+  readonly start: readonly number[];
+  readonly statuses: string;
+  /** The most frequent reasons of runs that did not succeed, with their counts. */
+  readonly failures: readonly string[];
+}
+
+/**
  * The run rows' own lateness (runner start − slot, written by Director) isolates the scheduler's part:
  * the fetch lateness adds the HTTP round trip and whatever else Director's main thread is doing.
  */
-function runRows(dataDir: string, fromMs: number, toMs: number): { p50: number; p99: number; max: number; statuses: string } {
+function runRows(dataDir: string, fromMs: number, toMs: number): RunRows {
   const db = new Database(path.join(dataDir, 'director.sqlite'), { readonly: true });
   try {
-    const finished = "status <> 'running' AND attempt = 1 AND slot_ms >= ? AND slot_ms < ?";
-    const rows = db.prepare(`SELECT lateness_ms FROM runs WHERE ${finished} AND status <> 'skipped' AND lateness_ms IS NOT NULL ORDER BY lateness_ms`).pluck().all(fromMs, toMs) as number[];
-    const counts = db.prepare("SELECT status || ' ' || COUNT(*) FROM runs WHERE attempt = 1 AND slot_ms >= ? AND slot_ms < ? GROUP BY status").pluck().all(fromMs, toMs) as string[];
-    return { p50: percentile(rows, 50), p99: percentile(rows, 99), max: rows.at(-1) ?? Number.NaN, statuses: counts.join(', ') };
+    const inWindow = 'attempt = 1 AND slot_ms >= ? AND slot_ms < ?';
+    const finished = `status <> 'running' AND status <> 'skipped' AND ${inWindow}`;
+    const handOver = db.prepare(`SELECT lateness_ms FROM runs WHERE ${finished} AND lateness_ms IS NOT NULL ORDER BY lateness_ms`).pluck().all(fromMs, toMs) as number[];
+    const start = db.prepare(`SELECT CAST(result AS INTEGER) - slot_ms AS late FROM runs WHERE status = 'succeeded' AND ${inWindow} ORDER BY late`).pluck().all(fromMs, toMs) as number[];
+    const counts = db.prepare(`SELECT status || ' ' || COUNT(*) FROM runs WHERE ${inWindow} GROUP BY status`).pluck().all(fromMs, toMs) as string[];
+    const failures = db.prepare(`
+      SELECT COUNT(*) || '× ' || status || ' [' || COALESCE(json_extract(error, '$.stage'), '?') || '] ' || COALESCE(json_extract(error, '$.name'), '') || ': ' || substr(COALESCE(json_extract(error, '$.message'), ''), 1, 200)
+      FROM runs WHERE status IN ('failed', 'timed_out', 'lost') AND ${inWindow}
+      GROUP BY status, json_extract(error, '$.stage'), json_extract(error, '$.name'), json_extract(error, '$.message') ORDER BY COUNT(*) DESC LIMIT 3`).pluck().all(fromMs, toMs) as string[];
+    return { handOver, start, statuses: counts.join(', '), failures };
   } finally {
     db.close();
   }
 }
 
+const spread = (sorted: readonly number[]): string =>
+  [50, 90, 99].map((p) => percentile(sorted, p)).concat(sorted.at(-1) ?? Number.NaN).join(' / ');
+
 function cpuPercent(from: ProcessSample, to: ProcessSample, key: 'cpuMs' | 'treeCpuMs'): number {
   return round((100 * (to[key] - from[key])) / Math.max(1, to.atMs - from.atMs));
 }
 
+/**
+ * CPU used by processes that are neither Director (with its executors) nor this benchmark: on a small
+ * shared machine another job's load shows up as lateness, so a result is only as good as this is low.
+ */
+function otherCpuPercent(from: ProcessSample, to: ProcessSample): number {
+  const other = (to.machineCpuMs - from.machineCpuMs) - (to.treeCpuMs - from.treeCpuMs) - (to.benchCpuMs - from.benchCpuMs);
+  return round((100 * Math.max(0, other)) / Math.max(1, to.atMs - from.atMs));
+}
+
 async function measureSlots(scenario: SlotScenario, options: BenchOptions): Promise<BenchResult> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'director-bench-scheduler-'));
-  const recorder = await startFetchRecorder();
-  const base = Math.ceil(Date.now() / scenario.intervalMs) * scenario.intervalMs;
+  const recorder = await startFetchRecorder(START_STAMP_SCRIPT);
+  const earliest = Date.now() + (scenario.create === 'api' ? createBudgetMs(scenario.count) : 0);
+  const base = Math.ceil(earliest / scenario.intervalMs) * scenario.intervalMs;
   const tasks: BenchTask[] = Array.from({ length: scenario.count }, (_, i) => ({ id: `bench-${i}`, initMs: scenario.initOf(i, base), intervalMs: scenario.intervalMs }));
   let director: DirectorProcess | undefined;
   try {
     if (scenario.create === 'store') await fillStore(dataDir, tasks, recorder);
-    director = await startDirector({ DIRECTOR_DATA_DIR: dataDir, DIRECTOR_ASSETS_URL: recorder.url });
+    // BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles Director's own process.
+    const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    // DIRECTOR_* variables of the benchmark's environment apply (e.g. DIRECTOR_EXECUTORS=4), as in bench/runner.ts.
+    const settings = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('DIRECTOR_') && e[1] !== undefined));
+    director = await startDirector({ ...settings, DIRECTOR_DATA_DIR: dataDir, DIRECTOR_ASSETS_URL: recorder.url }, nodeArgs);
     const createStarted = Date.now();
     if (scenario.create === 'api') await createThroughApi(director, tasks, recorder);
     const createMs = Date.now() - createStarted;
-    const fromMs = Date.now() + SETTLE_MS;
+    const createdAt = Date.now();
+    const fromMs = Math.max(createdAt + SETTLE_MS, scenario.create === 'api' ? base : 0);
     const toMs = fromMs + options.seconds * 1000;
     await sleepUntil(fromMs);
     const first = director.sample();
@@ -101,21 +149,24 @@ async function measureSlots(scenario: SlotScenario, options: BenchOptions): Prom
       tasks: scenario.count,
       'interval (s)': scenario.intervalMs / 1000,
       'window (s)': options.seconds,
-      ...(scenario.create === 'api' ? { 'create through API (s)': round(createMs / 1000) } : {}),
+      ...(scenario.create === 'api' ? { 'create through API (s)': round(createMs / 1000), 'first slot after creation ended (s; < 0: overlapped)': round((base - createdAt) / 1000) } : {}),
       'Director start → listening (ms)': Math.round(director.startMs),
       ...(plannedMs === undefined ? {} : { 'scheduler start-up planning (ms)': Number(plannedMs) }),
       'slots expected': report.expected,
       'slots run': report.ran,
       missed: report.missed,
       duplicates: report.duplicates,
-      'lateness p50 (ms)': report.p50,
-      'lateness p90 (ms)': report.p90,
-      'lateness p99 (ms)': report.p99,
-      'lateness max (ms)': report.max,
-      'hand-over lateness p50/p99/max (ms, run rows)': `${rows.p50} / ${rows.p99} / ${rows.max}`,
+      'lateness at fetch p50 (ms)': report.p50,
+      'lateness at fetch p90 (ms)': report.p90,
+      'lateness at fetch p99 (ms)': report.p99,
+      'lateness at fetch max (ms)': report.max,
+      'hand-over lateness p50/p90/p99/max (ms, run rows)': spread(rows.handOver),
+      'start lateness p50/p90/p99/max (ms, main() ran)': spread(rows.start),
       'run rows in window by status': rows.statuses,
+      ...Object.fromEntries(rows.failures.map((line, i) => [`not succeeded, reason ${i + 1}`, line])),
       'Director CPU (% of one core)': cpuPercent(first, last, 'cpuMs'),
       'Director + executors CPU (% of one core)': cpuPercent(first, last, 'treeCpuMs'),
+      'other processes CPU (% of one core; noise)': otherCpuPercent(first, last),
       'Director RSS at end (MB)': round(peak.rssBytes / 2 ** 20),
       'Director peak RSS (MB)': round(peak.peakRssBytes / 2 ** 20),
       'warnings logged': director.problems.length,
@@ -126,7 +177,9 @@ async function measureSlots(scenario: SlotScenario, options: BenchOptions): Prom
       for (const line of director.problems.slice(0, 5)) process.stderr.write(`  Director: ${line.slice(0, 400)}\n`);
     }
     await recorder.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    // BENCH_KEEP_DATA=1 keeps the database for a closer look at the run rows.
+    if (process.env.BENCH_KEEP_DATA === undefined) rmSync(dataDir, { recursive: true, force: true });
+    else process.stderr.write(`  data kept in ${dataDir}\n`);
   }
 }
 

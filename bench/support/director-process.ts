@@ -18,6 +18,10 @@ export interface ProcessSample {
   readonly rssBytes: number;
   /** Peak resident set size so far (VmHWM). */
   readonly peakRssBytes: number;
+  /** CPU time of the whole machine (all cores, every process), ms. */
+  readonly machineCpuMs: number;
+  /** CPU time of this benchmark process (its assets server included), ms. */
+  readonly benchCpuMs: number;
 }
 
 export interface DirectorProcess {
@@ -38,6 +42,13 @@ function cpuTicks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(fields[11]) + Number(fields[12]);
+}
+
+/** Busy time of all cores from /proc/stat: user, nice, system, irq, softirq, steal (idle and iowait left out). */
+function machineTicks(): number {
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
+  return user + nice + system + irq + softirq + steal;
 }
 
 function statusKb(pid: number, key: string): number {
@@ -121,6 +132,8 @@ export async function startDirector(env: Record<string, string>, nodeArgs: reado
         treeCpuMs: (treeTicks * 1000) / CLK_TCK,
         rssBytes: statusKb(pid, 'VmRSS') * 1024,
         peakRssBytes: statusKb(pid, 'VmHWM') * 1024,
+        machineCpuMs: (machineTicks() * 1000) / CLK_TCK,
+        benchCpuMs: (({ user, system }) => (user + system) / 1000)(process.cpuUsage()),
       };
     },
     stop: () => new Promise((resolve) => {
