@@ -11,8 +11,9 @@ export interface SkippedSlot {
 }
 
 /**
- * Each insert is its own durable commit (an fsync on SQLite, ~0.3 ms here), so a burst of skips is
- * written a few per event-loop turn: due slots of other tasks are never stuck behind it. The insert
+ * A burst of skips is written a few per event-loop turn, so that due slots of other tasks are never
+ * stuck behind it; the few are issued together, and the SQLite store commits them as one transaction
+ * with one fsync (group commit). The insert
  * is conditional on (task, slot, attempt) like a claim, so a slot that another replica has run is
  * simply not recorded twice.
  */
@@ -26,18 +27,16 @@ export function createSkipRecorder(ctx: SchedulerContext) {
     try {
       while (queue.length > 0) {
         const chunk = queue.splice(0, PER_TURN);
-        for (const skip of chunk) {
-          await ctx.store.insertRun({
-            taskId: skip.taskId,
-            slot: skip.slot,
-            attempt: skip.attempt,
-            trigger: 'schedule',
-            owner: ctx.config.instanceId,
-            nowMs: ctx.clock.now(),
-            leaseMs: ctx.config.leaseMs,
-            skipped: { reason: skip.reason },
-          });
-        }
+        await Promise.all(chunk.map((skip) => ctx.store.insertRun({
+          taskId: skip.taskId,
+          slot: skip.slot,
+          attempt: skip.attempt,
+          trigger: 'schedule',
+          owner: ctx.config.instanceId,
+          nowMs: ctx.clock.now(),
+          leaseMs: ctx.config.leaseMs,
+          skipped: { reason: skip.reason },
+        })));
         if (queue.length > 0) await yieldToLoop();
       }
     } finally {

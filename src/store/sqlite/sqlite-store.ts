@@ -7,6 +7,7 @@ import type { RunError, RunRecord, RunReport, RunStats } from '../../domain/run.
 import { toTaskRow, type Task } from '../../domain/task.js';
 import { leaseExpiredError, pageOf, runFromRow, runStatsFrom, taskFromRow, type RunRow, type TaskDbRow } from '../rows.js';
 import type { ClaimRequest, ListRunsQuery, ListTasksQuery, NewRun, PutTaskResult, Store } from '../store.js';
+import { createGroupCommit, type GroupCommit } from './group-commit.js';
 import { migrateSqlite } from './migrations.js';
 import { prepareQueries } from './sqlite-queries.js';
 
@@ -14,8 +15,9 @@ export interface SqliteStoreOptions {
   /** The database file; its folder is created when missing. */
   readonly file: string;
   /**
-   * FULL (default) fsyncs the WAL at every commit, so an acknowledged write survives a power cut.
-   * NORMAL survives a crash of Director but may lose the last commits on power loss; faster.
+   * FULL (default): a write is acknowledged once the WAL holding it is on disk, so it survives a power
+   * cut (the fsync runs off the event loop, see group-commit.ts). NORMAL acknowledges at commit: it
+   * survives a crash of Director but may lose the last commits on power loss; for tests and fills.
    */
   readonly synchronous?: 'FULL' | 'NORMAL';
   /** How long a write waits for another process holding the lock before failing. */
@@ -33,7 +35,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     db.close();
     throw error;
   }
-  return new SqliteStore(db);
+  return new SqliteStore(db, options.synchronous === 'NORMAL' ? null : `${path.resolve(options.file)}-wal`);
 }
 
 function configure(db: Database.Database, options: SqliteStoreOptions): void {
@@ -49,7 +51,9 @@ function configure(db: Database.Database, options: SqliteStoreOptions): void {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
     }
   }
-  db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
+  // No sync inside COMMIT, which would block the event loop: the group commit syncs the WAL itself
+  // before it answers (FULL), or does not (NORMAL). Checkpoints still sync, as under FULL.
+  db.pragma('synchronous = NORMAL');
   // Runs must outlive their task (history after delete), so no foreign keys.
   db.pragma('foreign_keys = OFF');
 }
@@ -60,42 +64,19 @@ class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly q: Queries;
   private closed = false;
-  private readonly putTaskTx: (task: Task) => PutTaskResult;
-  private readonly claimTx: (claims: readonly ClaimRequest[]) => RunRecord[];
-  private readonly trimTx: (keepPerTask: number, olderThanMs: number | null) => number;
+  /**
+   * Every write goes through it: one transaction per event-loop turn, each write in its own savepoint,
+   * each caller answered once the commit is on disk. So the writes below need no transaction of their
+   * own: a multi-statement write (putTask, claimSlots, trimRuns) is atomic all the same. Reads first
+   * wait for the fsync in flight (`durable()`), so this process never reads what a power cut could undo.
+   */
+  private readonly commits: GroupCommit;
   private readonly statsTx: (taskId: string) => RunStats;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(private readonly db: Database.Database, walFile: string | null) {
     this.q = prepareQueries(db);
     const q = this.q;
-    // IMMEDIATE transactions take the write lock up front: a read-then-write transaction that has to
-    // upgrade its lock could otherwise fail with SQLITE_BUSY when another process writes meanwhile.
-    const putTask = db.transaction((task: Task) => {
-      const row = { ...toTaskRow(task), running: task.running ? 1 : 0 };
-      if (q.taskExists.get(task.id) === undefined) {
-        q.insertTask.run(row);
-        return 'created' as const;
-      }
-      q.updateTask.run(row);
-      return 'replaced' as const;
-    });
-    this.putTaskTx = (task) => putTask.immediate(task);
-    const claim = db.transaction((claims: readonly ClaimRequest[]) => {
-      const won: RunRecord[] = [];
-      for (const c of claims) {
-        const row = q.claimSlot.get({ taskId: c.taskId, slot: c.slot, owner: c.owner, nowMs: c.nowMs, leaseMs: c.leaseMs }) as RunRow | undefined;
-        if (row !== undefined) won.push(runFromRow(row));
-      }
-      return won;
-    });
-    this.claimTx = (claims) => claim.immediate(claims);
-    const trim = db.transaction((keepPerTask: number, olderThanMs: number | null) => {
-      let removed = 0;
-      if (keepPerTask > 0) removed += q.trimKeep.run(keepPerTask).changes;
-      if (olderThanMs !== null) removed += q.trimOlder.run(olderThanMs).changes;
-      return removed;
-    });
-    this.trimTx = (keepPerTask, olderThanMs) => trim.immediate(keepPerTask, olderThanMs);
+    this.commits = createGroupCommit(db, walFile);
     // One read transaction: the three reads see one snapshot even while another process writes runs.
     this.statsTx = db.transaction((taskId: string) => {
       const counts = q.statusCounts.all(taskId) as { status: string; n: number }[];
@@ -106,15 +87,26 @@ class SqliteStore implements Store {
   }
 
   async putTask(task: Task): Promise<PutTaskResult> {
-    return this.putTaskTx(task);
+    const row = { ...toTaskRow(task), running: task.running ? 1 : 0 };
+    const q = this.q;
+    return this.commits.write((): PutTaskResult => {
+      if (q.taskExists.get(task.id) === undefined) {
+        q.insertTask.run(row);
+        return 'created';
+      }
+      q.updateTask.run(row);
+      return 'replaced';
+    });
   }
 
   async getTask(id: string): Promise<Task | undefined> {
+    await this.commits.durable();
     const row = this.q.getTask.get(id) as TaskDbRow | undefined;
     return row === undefined ? undefined : taskFromRow(row);
   }
 
   async listTasks(query: ListTasksQuery = {}): Promise<Task[]> {
+    await this.commits.durable();
     const filters = Object.entries(query.filter ?? {});
     const { limit, offset } = pageOf(query);
     const rows = this.q.listTasks(filters.length).all(...filters.flat(), limit ?? -1, offset) as TaskDbRow[];
@@ -122,25 +114,35 @@ class SqliteStore implements Store {
   }
 
   async countTasks(): Promise<{ total: number; running: number }> {
+    await this.commits.durable();
     return this.q.countTasks.get() as { total: number; running: number };
   }
 
   async deleteTask(id: string): Promise<boolean> {
-    return this.q.deleteTask.run(id).changes > 0;
+    return this.commits.write(() => this.q.deleteTask.run(id).changes > 0);
   }
 
   async deleteEndedTask(id: string, nowMs: number): Promise<boolean> {
-    return this.q.deleteEndedTask.run(id, nowMs).changes > 0;
+    return this.commits.write(() => this.q.deleteEndedTask.run(id, nowMs).changes > 0);
   }
 
   async claimSlots(claims: readonly ClaimRequest[]): Promise<RunRecord[]> {
     if (claims.length === 0) return [];
-    return this.claimTx(claims);
+    const q = this.q;
+    const rows = await this.commits.write(() => {
+      const won: RunRow[] = [];
+      for (const c of claims) {
+        const row = q.claimSlot.get({ taskId: c.taskId, slot: c.slot, owner: c.owner, nowMs: c.nowMs, leaseMs: c.leaseMs }) as RunRow | undefined;
+        if (row !== undefined) won.push(row);
+      }
+      return won;
+    });
+    return rows.map(runFromRow);
   }
 
   async insertRun(run: NewRun): Promise<RunRecord | undefined> {
     const skipped = run.skipped !== undefined;
-    const row = this.q.insertRun.get({
+    const values = {
       taskId: run.taskId,
       slot: run.slot,
       attempt: run.attempt,
@@ -153,12 +155,13 @@ class SqliteStore implements Store {
       finishedMs: skipped ? run.nowMs : null,
       logs: run.skipped?.reason ?? null,
       leaseUntilMs: skipped ? null : run.nowMs + run.leaseMs,
-    }) as RunRow | undefined;
+    };
+    const row = await this.commits.write(() => this.q.insertRun.get(values) as RunRow | undefined);
     return row === undefined ? undefined : runFromRow(row);
   }
 
   async finishRun(runId: number, report: RunReport): Promise<RunRecord | undefined> {
-    const row = this.q.finishRun.get({
+    const values = {
       id: runId,
       status: report.outcome,
       result: report.outcome === 'succeeded' ? report.result : null,
@@ -168,19 +171,22 @@ class SqliteStore implements Store {
       finishedMs: report.finishedMs,
       scriptUrl: report.scriptUrl,
       scriptSha256: report.scriptSha256,
-    }) as RunRow | undefined;
+    };
+    const row = await this.commits.write(() => this.q.finishRun.get(values) as RunRow | undefined);
     return row === undefined ? undefined : runFromRow(row);
   }
 
   async abandonRun(runId: number, outcome: Parameters<Store['abandonRun']>[1], error: RunError, nowMs: number): Promise<RunRecord | undefined> {
-    const row = this.q.abandonRun.get({ id: runId, status: outcome, error: JSON.stringify(error), nowMs }) as RunRow | undefined;
+    const values = { id: runId, status: outcome, error: JSON.stringify(error), nowMs };
+    const row = await this.commits.write(() => this.q.abandonRun.get(values) as RunRow | undefined);
     return row === undefined ? undefined : runFromRow(row);
   }
 
   async renewLeases(owner: string, untilMs: number, runIds?: readonly number[]): Promise<number> {
-    if (runIds === undefined) return this.q.renewLeases.run({ owner, untilMs }).changes;
+    if (runIds === undefined) return this.commits.write(() => this.q.renewLeases.run({ owner, untilMs }).changes);
     if (runIds.length === 0) return 0;
-    return this.q.renewLeasesOf.run({ owner, untilMs, ids: JSON.stringify(runIds) }).changes;
+    const ids = JSON.stringify(runIds);
+    return this.commits.write(() => this.q.renewLeasesOf.run({ owner, untilMs, ids }).changes);
   }
 
   async now(): Promise<number> {
@@ -188,40 +194,56 @@ class SqliteStore implements Store {
   }
 
   async expireLeases(nowMs: number): Promise<RunRecord[]> {
-    const rows = this.q.expireLeases.all({ nowMs, error: JSON.stringify(leaseExpiredError(nowMs)) }) as RunRow[];
+    const error = JSON.stringify(leaseExpiredError(nowMs));
+    const rows = await this.commits.write(() => this.q.expireLeases.all({ nowMs, error }) as RunRow[]);
     return rows.map(runFromRow).sort((a, b) => a.id - b.id);
   }
 
   async latestSlots(): Promise<Map<string, number>> {
+    await this.commits.durable();
     const rows = this.q.latestSlots.all() as { task_id: string; slot_ms: number }[];
     return new Map(rows.map((r) => [r.task_id, r.slot_ms]));
   }
 
   async runningRuns(taskId: string): Promise<RunRecord[]> {
+    await this.commits.durable();
     return (this.q.runningRuns.all(taskId) as RunRow[]).map(runFromRow);
   }
 
   async trimRuns(options: { readonly keepPerTask: number; readonly olderThanMs: number | null }): Promise<number> {
-    return this.trimTx(Math.max(0, Math.trunc(options.keepPerTask)), options.olderThanMs);
+    const keepPerTask = Math.max(0, Math.trunc(options.keepPerTask));
+    const { olderThanMs } = options;
+    const q = this.q;
+    return this.commits.write(() => {
+      let removed = 0;
+      if (keepPerTask > 0) removed += q.trimKeep.run(keepPerTask).changes;
+      if (olderThanMs !== null) removed += q.trimOlder.run(olderThanMs).changes;
+      return removed;
+    });
   }
 
   async getRun(id: number): Promise<RunRecord | undefined> {
+    await this.commits.durable();
     const row = this.q.getRun.get(id) as RunRow | undefined;
     return row === undefined ? undefined : runFromRow(row);
   }
 
   async listRuns(taskId: string, query?: ListRunsQuery): Promise<RunRecord[]> {
+    await this.commits.durable();
     const { limit, offset } = pageOf(query);
     return (this.q.listRuns.all(taskId, limit ?? -1, offset) as RunRow[]).map(runFromRow);
   }
 
   async runStats(taskId: string): Promise<RunStats> {
+    await this.commits.durable();
     return this.statsTx(taskId);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Writes queued in this turn are committed and synced (their callers answered) before the file closes.
+    await this.commits.close();
     this.db.close();
   }
 }
