@@ -72,7 +72,7 @@ export interface SchedulerContext extends SchedulerDeps {
   track(work: Promise<unknown>, what: string): void;
   /** The plan's end has passed and nothing of it is left to run: delete the task now. */
   endWhenDrained(plan: TaskPlan): void;
-  /** Something was queued for an instant: re-arm the timer if it is now the earliest. */
+  /** Something was queued for an instant: re-arm the timer if it is now the earliest, hand it over if the instant has passed. */
   rearm(): void;
   /** True while the store is unreachable: claims are not even tried. */
   claimsPaused(): boolean;

@@ -56,7 +56,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     isActive: () => state === 'running',
     track,
     endWhenDrained: (plan) => ends.endWhenDrained(plan),
-    rearm: () => arm(),
+    rearm: () => rearm(),
     claimsPaused: () => outage.reason() !== undefined,
     claimFailed,
   };
@@ -65,6 +65,18 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const runs = createRunLifecycle(ctx, skips);
   const dispatcher = createDispatcher(ctx, skips, runs, ahead);
   const ends = createEndOfTask(ctx, { retire, replan: (id, task) => { apply(id, task, undefined); arm(); } });
+
+  /**
+   * After claims ahead have answered. A slot whose instant passed while its claim was being committed
+   * (the commit waits for the disk, which may take longer than the lead) is handed over now, not one
+   * timer later; otherwise the timer is moved to the earliest instant as usual.
+   */
+  function rearm(): void {
+    if (state !== 'running') return;
+    if ((ahead.peekAt() ?? Number.POSITIVE_INFINITY) > clock.now()) return arm();
+    timer?.cancel();
+    wake();
+  }
 
   /**
    * The one timer: at the earliest of the next claim window and the next slot claimed ahead. While
@@ -102,7 +114,11 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     if (slots.length > 0) dispatcher.dispatchAhead(slots, now);
     const due: DueSlots[] = [];
     const paused = outage.reason() !== undefined;
-    for (const entry of paused ? [] : heap.popDue(now + CLAIM_WINDOW_MS)) {
+    // The window is taken only once its lead time has come. A wake-up for a slot claimed ahead (one
+    // per ms when slots are staggered) must not claim the one slot that just entered the window: each
+    // would then cost a transaction of its own, instead of a window's slots sharing one.
+    const claimDue = !paused && (heap.peek()?.at ?? Number.POSITIVE_INFINITY) - CLAIM_LEAD_MS <= now;
+    for (const entry of claimDue ? heap.popDue(now + CLAIM_WINDOW_MS) : []) {
       const plan = plans.get(entry.taskId);
       if (plan === undefined) continue;
       if (entry.kind === 'slot') due.push({ plan, slots: takeDue(plan, entry.at, now) });
