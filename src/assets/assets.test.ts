@@ -13,6 +13,7 @@ import { startAssetsServer, type AssetsServer } from '../../test/support/assets-
 import { exampleAssetsDir, testConfig, type Config } from '../config.js';
 import { isDirectorError } from '../domain/errors.js';
 import { createAssets, type Assets } from './assets.js';
+import { FETCHES_PER_ORIGIN } from './fetch-script.js';
 
 function assetsFor(overrides: Partial<Config>): Assets {
   return createAssets({ config: testConfig(overrides) });
@@ -104,6 +105,40 @@ describe('assets over HTTP (the Governify layout)', () => {
     assert.equal(error.code, 'ASSETS_UNREACHABLE');
     assert.match(error.message, /unreachable.*hello\.json.*ECONNREFUSED/);
     offline.close();
+  });
+});
+
+describe('a burst of fetches', () => {
+  test('keeps at most FETCHES_PER_ORIGIN requests and connections per origin, answers all, and does not hold up another origin', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const connections = new Set<unknown>();
+    const slow = createServer((req, res) => {
+      connections.add(req.socket);
+      most = Math.max(most, ++inFlight);
+      setTimeout(() => {
+        inFlight -= 1;
+        res.end('module.exports.main = () => 1;');
+      }, 5);
+    });
+    const other = await startAssetsServer();
+    other.setScript('quick.js', 'quick');
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+    const assets = assetsFor({ assetsUrl: base, scriptOrigins: [`${other.url}/`], fetchTimeoutMs: 10_000 });
+    try {
+      const burst = Array.from({ length: 10 * FETCHES_PER_ORIGIN }, (_, i) => assets.fetchScript(`s${i}.js`));
+      const quick = await assets.fetchScript(other.scriptUrl('quick.js'));
+      assert.equal(quick.text, 'quick');
+      assert.ok(inFlight > 0, 'the other origin answered while the burst was still going');
+      assert.equal((await Promise.all(burst)).length, 10 * FETCHES_PER_ORIGIN);
+      assert.ok(most <= FETCHES_PER_ORIGIN, `${most} requests were in flight at once`);
+      assert.ok(connections.size <= FETCHES_PER_ORIGIN, `${connections.size} connections were opened`);
+    } finally {
+      assets.close();
+      await other.close();
+      await new Promise((resolve) => slow.close(resolve));
+    }
   });
 });
 

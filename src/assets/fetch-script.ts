@@ -29,6 +29,12 @@ export interface TextFetcher {
 
 const MAX_REDIRECTS = 3;
 const MAX_CACHED = 500;
+/**
+ * Requests in flight per origin. A burst of runs (1,000 tasks sharing a slot) would otherwise open a
+ * connection per request and build every request at once, before the first answer could come back;
+ * capped, requests go out in slot order over kept-alive connections, and the first runs start at once.
+ */
+export const FETCHES_PER_ORIGIN = 32;
 
 interface Cached {
   readonly etag: string;
@@ -36,11 +42,11 @@ interface Cached {
 }
 
 export function createTextFetcher(options: TextFetcherOptions): TextFetcher {
-  const agents = {
-    'http:': new http.Agent({ keepAlive: true, maxFreeSockets: 16 }),
-    'https:': new https.Agent({ keepAlive: true, maxFreeSockets: 16 }),
-  };
+  // As many idle connections kept as may be busy: the next burst reuses them all.
+  const sockets = { keepAlive: true, maxSockets: FETCHES_PER_ORIGIN, maxFreeSockets: FETCHES_PER_ORIGIN };
+  const agents = { 'http:': new http.Agent(sockets), 'https:': new https.Agent(sockets) };
   const cache = new Map<string, Cached>();
+  const gate = createOriginGate(FETCHES_PER_ORIGIN);
 
   function remember(url: string, etag: string | undefined, text: string): void {
     cache.delete(url);
@@ -129,7 +135,9 @@ export function createTextFetcher(options: TextFetcherOptions): TextFetcher {
     fetchText(url) {
       if (url.startsWith('file:')) return readLocal(url);
       if (!/^https?:/i.test(url)) return Promise.reject(new DirectorError('ASSETS_UNREACHABLE', `cannot fetch ${url}: only http(s) and file URLs`, { url }));
-      return request(url, 0, Date.now() + options.timeoutMs);
+      // The deadline starts now: waiting for a turn counts against DIRECTOR_FETCH_TIMEOUT_MS.
+      const deadline = Date.now() + options.timeoutMs;
+      return gate.run(originOf(url), () => request(url, 0, deadline));
     },
     close() {
       agents['http:'].destroy();
@@ -137,6 +145,49 @@ export function createTextFetcher(options: TextFetcherOptions): TextFetcher {
       cache.clear();
     },
   };
+}
+
+/**
+ * At most `limit` tasks per origin at a time; the others wait in order, as a closure each (nothing is
+ * built for them yet). A freed turn goes straight to the next waiter.
+ */
+function createOriginGate(limit: number) {
+  const active = new Map<string, number>();
+  const waiting = new Map<string, Array<() => void>>();
+  function release(origin: string): void {
+    const queue = waiting.get(origin);
+    const next = queue?.shift();
+    if (queue !== undefined && queue.length === 0) waiting.delete(origin);
+    if (next !== undefined) return next(); // the turn passes on: the count stays
+    const count = (active.get(origin) ?? 1) - 1;
+    if (count === 0) active.delete(origin);
+    else active.set(origin, count);
+  }
+  return {
+    async run<T>(origin: string, work: () => Promise<T>): Promise<T> {
+      const count = active.get(origin) ?? 0;
+      if (count < limit) {
+        active.set(origin, count + 1);
+      } else {
+        await new Promise<void>((resolve) => {
+          const queue = waiting.get(origin);
+          if (queue === undefined) waiting.set(origin, [resolve]);
+          else queue.push(resolve);
+        });
+      }
+      try {
+        return await work();
+      } finally {
+        release(origin);
+      }
+    },
+  };
+}
+
+/** scheme://host:port of an http(s) URL; the URL itself when it cannot be parsed (the request will say why). */
+function originOf(url: string): string {
+  const match = /^https?:\/\/[^/?#]*/i.exec(url);
+  return match === null ? url : match[0].toLowerCase();
 }
 
 /** A script's text and its SHA-256 (recorded with the run, to tell which version ran). */
