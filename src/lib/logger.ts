@@ -49,9 +49,16 @@ function errSerializer(error: unknown): unknown {
   return out;
 }
 
+/**
+ * Without a destination, logs go to stdout asynchronously: a busy Director logs a line per run, and a
+ * synchronous write per line blocks the event loop (for long when the reader of the pipe lags). Lines
+ * written while a write is in flight go out together with the next one; pino flushes what is left
+ * when the process exits (process.exit, an uncaught exception), so only a SIGKILL can lose the last few.
+ */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  const out = destination ?? (level === 'silent' ? undefined : pino.destination({ dest: 1, sync: false }));
   return pino(
     { level, base: { service: 'director' }, redact: { paths: redactPaths, censor: '[redacted]' }, serializers: { err: errSerializer } },
-    destination,
+    out,
   );
 }
