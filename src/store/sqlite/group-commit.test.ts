@@ -73,6 +73,38 @@ describe('SQLite group commit', () => {
     db.close();
   });
 
+  it('holds writes that come while an fsync is in flight, and commits them together when it ends', async () => {
+    const { db, file, wal } = open('held');
+    const reader = new Database(file, { readonly: true });
+    const count = reader.prepare('SELECT COUNT(*) FROM items').pluck();
+    const insert = db.prepare('INSERT INTO items (name) VALUES (?)');
+    const disk = heldSync();
+    const commits = createGroupCommit(db, wal, disk.sync);
+    const first = commits.write(() => insert.run('first'));
+    await turn();
+    assert.equal(disk.held, 1);
+    const seenByReader: unknown[] = [];
+    const later: Promise<unknown>[] = [];
+    for (const name of ['second', 'third']) {
+      later.push(commits.write(() => {
+        seenByReader.push(count.get());
+        return insert.run(name);
+      }));
+      await turn();
+    }
+    assert.deepEqual(seenByReader, [], 'not applied while the first fsync is in flight');
+    disk.release();
+    await first;
+    assert.deepEqual(seenByReader, [1, 1], 'applied together, in one transaction, once it ended');
+    assert.equal(disk.held, 1, 'and synced with one more fsync');
+    disk.release();
+    await Promise.all(later);
+    assert.equal(count.get(), 3);
+    reader.close();
+    await commits.close();
+    db.close();
+  });
+
   it('rejects only the write that fails; the others of its batch are committed', async () => {
     const { db, wal } = open('one-fails');
     const insert = db.prepare('INSERT INTO items (name) VALUES (?)');
