@@ -142,6 +142,22 @@ describe('a burst of fetches', () => {
   });
 });
 
+describe('a burst of slow fetches', () => {
+  test('the fetch timeout bounds each request from when it goes out, not the wait for its turn', async () => {
+    const slow = createServer((_req, res) => setTimeout(() => res.end('module.exports.main = () => 1;'), 150));
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    const assets = assetsFor({ assetsUrl: `http://127.0.0.1:${(slow.address() as AddressInfo).port}`, fetchTimeoutMs: 400 });
+    try {
+      // Three rounds of 150 ms: the last round waits 300 ms for its turn, then answers well within 400 ms.
+      const fetched = await Promise.all(Array.from({ length: 3 * FETCHES_PER_ORIGIN }, (_, i) => assets.fetchScript(`slow${i}.js`)));
+      assert.equal(fetched.length, 3 * FETCHES_PER_ORIGIN);
+    } finally {
+      assets.close();
+      await new Promise((resolve) => slow.close(resolve));
+    }
+  });
+});
+
 describe('assets in a local folder', () => {
   let folder: string;
   before(() => {
