@@ -40,6 +40,11 @@ export async function createClusterDatabase(label: string): Promise<ClusterDatab
   };
 }
 
+/** Runs a statement on the test server itself (roles are server-wide, not in the test's database). */
+export async function onServer(text: string): Promise<void> {
+  await withClient(serverUrl, (client) => client.query(text));
+}
+
 /** Terminates every session of one replica (its pool and its change watch), as a network cut would. */
 export async function terminateSessions(db: ClusterDatabase, instanceId: string): Promise<number> {
   // In the select list, not the WHERE clause: a qualifier may be evaluated before the others, on any row.
