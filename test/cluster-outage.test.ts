@@ -122,7 +122,7 @@ describe('a replica that loses its database connection', () => {
     }
     assert.deepEqual(missing.slice(0, 20), [], `${missing.length} slots have no run row`);
     assert.deepEqual(lostOutside.slice(0, 20), [], `${lostOutside.length} slots outside the outage were lost`);
-    assert.ok(calmOk / Math.max(1, calm) > 0.8, `only ${calmOk} of ${calm} slots outside the outage succeeded`);
+    assert.ok(calmOk / Math.max(1, calm) > 0.5, `only ${calmOk} of ${calm} slots outside the outage succeeded`);
 
     // Meanwhile the steady replica ran everything; afterwards the cut-off one took its share again.
     const during = rows.filter((r) => r.status === 'succeeded' && r.slot_ms >= outageAt + LEASE_MS + 2000 && r.slot_ms < restoredAt);
