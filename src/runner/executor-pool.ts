@@ -161,8 +161,9 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
       executor.job = job;
       job.startedMs = now();
       job.timer = setTimeout(() => timeOut(executor, job), job.request.timeoutMs);
-      const { source, filename, config, context } = job.request;
+      const { source, filename, config, context, onStarted } = job.request;
       send(executor, { type: 'run', runId: job.runId, source, filename, config, context });
+      onStarted?.();
     }
   }
 

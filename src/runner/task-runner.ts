@@ -12,6 +12,7 @@ import type { Logger } from '../lib/logger.js';
 import type { Store } from '../store/store.js';
 import { planExecutorLaunch } from './executor-launch.js';
 import { createExecutorPool, type Execution } from './executor-pool.js';
+import { createFetchWindow } from './fetch-window.js';
 import type { RunContext } from './protocol.js';
 import type { TaskRunner } from './runner.js';
 
@@ -58,18 +59,29 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
     return task.settings.timeoutMs ?? (scheduled ? config.runTimeoutMs : config.manualRunTimeoutMs);
   }
 
+  // Scripts fetched ahead of the executors: enough to hide a remote assets server's round trip (tens of
+  // ms at thousands of runs per second), few enough that a burst's fetching does not starve them.
+  const fetchWindow = createFetchWindow(Math.max(64, 16 * config.executors));
+
   async function execute(script: string, scriptConfig: unknown, context: RunContext, timeoutMs: number): Promise<RunReport> {
     const startedMs = clock.now();
-    let fetched;
+    const release = await fetchWindow.enter();
     try {
-      fetched = await assets.fetchScript(script);
-    } catch (error) {
-      const details = (error as { details?: { url?: unknown } }).details;
-      const scriptUrl = typeof details?.url === 'string' ? details.url : null;
-      return { outcome: 'failed', error: describe('fetch', error), logs: '', startedMs, finishedMs: clock.now(), scriptUrl, scriptSha256: null };
+      // Runs that waited behind a burst while Director began to stop are not fetched for nothing.
+      if (closing !== null) return { outcome: 'failed', error: SHUT_DOWN_BEFORE_START, logs: '', startedMs, finishedMs: clock.now(), scriptUrl: null, scriptSha256: null };
+      let fetched;
+      try {
+        fetched = await assets.fetchScript(script);
+      } catch (error) {
+        const details = (error as { details?: { url?: unknown } }).details;
+        const scriptUrl = typeof details?.url === 'string' ? details.url : null;
+        return { outcome: 'failed', error: describe('fetch', error), logs: '', startedMs, finishedMs: clock.now(), scriptUrl, scriptSha256: null };
+      }
+      const execution = await pool.execute({ source: fetched.text, filename: fetched.url, config: scriptConfig, context, timeoutMs, onStarted: release });
+      return toReport(execution, startedMs, fetched.url, fetched.sha256);
+    } finally {
+      release(); // when no executor took it (a failed fetch, shutdown); a no-op otherwise
     }
-    const execution = await pool.execute({ source: fetched.text, filename: fetched.url, config: scriptConfig, context, timeoutMs });
-    return toReport(execution, startedMs, fetched.url, fetched.sha256);
   }
 
   async function record(task: Task, run: RunRecord, timeoutMs: number): Promise<RunRecord> {
@@ -152,6 +164,8 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
     },
   };
 }
+
+const SHUT_DOWN_BEFORE_START: RunError = { stage: 'shutdown', name: 'ShutdownError', message: 'Director shut down before the run started' };
 
 function toReport(execution: Execution, startedMs: number, scriptUrl: string | null, scriptSha256: string | null): RunReport {
   const common = { logs: execution.logs, startedMs, finishedMs: Math.max(startedMs, execution.finishedMs), scriptUrl, scriptSha256 };
