@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { after, before, describe, test } from 'node:test';
+import { EXECUTOR_NICENESS } from './executor-launch.js';
 import { failure, startTestPool, watchEventLoop, type LoopWatch, type TestPool } from './test-support/test-pool.js';
 
 describe('executor pool: script runtime', () => {
@@ -51,6 +53,12 @@ describe('executor pool: script runtime', () => {
   test('axios and allowed built-ins can be required', async () => {
     const execution = await t.run('const axios = require("axios"); const crypto = require("node:crypto"); module.exports.main = () => [typeof axios.post, crypto.createHash("sha256").update("x").digest("hex").length];');
     assert.equal(execution.outcome === 'succeeded' && execution.result, '["function",64]');
+  });
+
+  test('executors run at a lower CPU priority than Director, so that scripts cannot make slots late', async () => {
+    const execution = await t.run('module.exports.main = () => process.pid;');
+    const pid = Number(execution.outcome === 'succeeded' ? execution.result : NaN);
+    assert.equal(getPriority(pid), Math.min(19, getPriority() + EXECUTOR_NICENESS));
   });
 
   test('a result or log larger than its cap is cut: the result fails at serialize, the logs are marked', async () => {

@@ -4,6 +4,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { RunError } from '../domain/run.js';
+import { lowerExecutorPriority } from './executor-launch.js';
 import { describeExit, executorDeathError, readRssKb, type ExecuteRequest, type Execution, type ExecutorPool, type ExecutorPoolOptions, type PoolState } from './execution.js';
 import { isFromExecutor, type FromExecutor, type ToExecutor } from './protocol.js';
 
@@ -70,6 +71,8 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
       startupFailed(`cannot fork an executor: ${String(error)}`);
       return;
     }
+    // Niceness is inherited across the exec of setpriv into node, so setting it right after fork holds.
+    if (child.pid !== undefined && !lowerExecutorPriority(child.pid)) logger.debug({ pid: child.pid }, 'could not lower an executor\'s CPU priority; it runs at Director\'s');
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const executor: Executor = { child, exited, status: 'starting', job: null, drained: null, drainTimer: null, output: '' };
     executors.add(executor);
