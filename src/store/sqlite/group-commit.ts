@@ -31,7 +31,8 @@ export interface GroupCommit {
   write<T>(apply: () => T): Promise<T>;
   /**
    * Undefined when everything committed is on disk; otherwise a promise for the fsync in flight.
-   * Reads wait for it, so that nothing this process reads can be undone by a power cut.
+   * Reads wait for it, so that nothing this process reads can be undone by a power cut. (Another
+   * process reading the file may see a commit up to that one fsync before it is on disk.)
    */
   durable(): Promise<void> | undefined;
   /** Commits what is queued and waits for it to be on disk (before closing the database). */
