@@ -180,6 +180,19 @@ describe('assets in a local folder', () => {
     assert.equal((await rejection(assets.fetchScript('absent.js'))).code, 'ASSETS_UNREACHABLE');
   });
 
+  test('a folder named like a script is not found; a file over DIRECTOR_SCRIPT_MAX_BYTES is refused unread', async () => {
+    mkdirSync(path.join(folder, 'dir.js'), { recursive: true });
+    writeFileSync(path.join(folder, 'big.js'), 'x'.repeat(2048));
+    const assets = assetsFor({ assetsUrl: pathToFileURL(folder).href, scriptMaxBytes: 1024 });
+    const notFile = await rejection(assets.fetchScript('dir.js'));
+    assert.equal(notFile.code, 'ASSETS_UNREACHABLE');
+    assert.match(notFile.message, /not found|404/i);
+    assert.equal(await assets.fetchSiblingJson('dir.js'), null, 'dir.json is absent, so no sibling');
+    const big = await rejection(assets.fetchScript('big.js'));
+    assert.match(big.message, /2048 bytes, more than the 1024 allowed/);
+    assert.equal(await assets.fetchSiblingJson('job.js/x.js'), null, 'a path through a file is a missing file, not an error');
+  });
+
   test('the default assets are the shipped example folder, laid out like the assets manager (director/)', async () => {
     const assets = assetsFor({ assetsUrl: pathToFileURL(exampleAssetsDir).href });
     const hello = await assets.fetchScript('hello.js');
