@@ -21,7 +21,10 @@ const sources: readonly Source[] = [
     group: 'api',
     load: async () => {
       const { apiBenchmark } = await import('./api.js');
-      return [{ name: 'api:crud', description: 'HTTP API: creates, GET one, list 10,000 tasks', run: () => apiBenchmark() }];
+      return [
+        { name: 'api:crud', description: 'HTTP API: creates, GET one, list 10,000 tasks (DIRECTOR_SQLITE_SYNC=full, the default)', run: () => apiBenchmark() },
+        { name: 'api:crud-normal', description: 'the same with DIRECTOR_SQLITE_SYNC=normal', run: () => apiBenchmark({ DIRECTOR_SQLITE_SYNC: 'normal' }) },
+      ];
     },
   },
   { kind: 'script', group: 'runner', file: 'runner.ts', description: 'TaskRunner throughput and latency (BENCH_DURATION_MS)' },

@@ -14,12 +14,15 @@ describe('config', () => {
     assert.equal(config.databaseUrl, null);
     assert.match(config.assetsUrl, /^file:.*\/assets$/);
     assert.deepEqual(config.corsOrigins, ['*']);
+    assert.equal(config.sqliteSync, 'full');
   });
 
   it('names the variable and the fix when a value is wrong', () => {
     assert.throws(() => loadConfig({ PORT: 'eighty' }), (e: Error) => e instanceof ConfigError && /PORT/.test(e.message) && /number/.test(e.message));
     assert.throws(() => loadConfig({ DIRECTOR_SCRIPT_POLICY: 'lax' }), /DIRECTOR_SCRIPT_POLICY.*strict/);
     assert.throws(() => loadConfig({ DIRECTOR_DATABASE_URL: 'mysql://x' }), /DIRECTOR_DATABASE_URL/);
+    assert.throws(() => loadConfig({ DIRECTOR_SQLITE_SYNC: 'off' }), /DIRECTOR_SQLITE_SYNC: "off".*full.*normal/);
+    assert.equal(loadConfig({ DIRECTOR_SQLITE_SYNC: 'NORMAL' }).sqliteSync, 'normal');
     assert.throws(() => loadConfig({ DIRECTOR_API_TOKENS: 'ops:root:0123456789abcdef' }), /viewer, operator or admin/);
   });
 

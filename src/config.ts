@@ -8,6 +8,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 
 export type ScriptPolicy = 'strict' | 'trusted';
+/** When the embedded store acknowledges a write: once it is on disk (full), or once committed (normal). */
+export type SqliteSync = 'full' | 'normal';
 export type Role = 'viewer' | 'operator' | 'admin';
 
 export interface ApiToken {
@@ -21,6 +23,7 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly dataDir: string;
+  readonly sqliteSync: SqliteSync;
   readonly databaseUrl: string | null;
   readonly assetsUrl: string;
   readonly logLevel: string;
@@ -80,6 +83,7 @@ export const settings: readonly Setting[] = [
   { variable: 'PORT', default: '5800', meaning: 'HTTP port (the original Director\'s default).' },
   { variable: 'DIRECTOR_HOST', default: '127.0.0.1', meaning: 'Address to listen on. Another address without API tokens needs DIRECTOR_AUTH=off.' },
   { variable: 'DIRECTOR_DATA_DIR', default: './data', meaning: 'Folder of the embedded SQLite database (director.sqlite).' },
+  { variable: 'DIRECTOR_SQLITE_SYNC', default: 'full', meaning: 'full: a write is answered once it is on disk, so it survives a power cut. normal: answered once committed; survives a crash or kill -9 of Director, but a power cut may lose the last writes (about 2× the sequential write rate).' },
   { variable: 'DIRECTOR_DATABASE_URL', default: '(unset)', meaning: 'postgres://… selects the PostgreSQL store (cluster mode) instead of SQLite.' },
   { variable: 'DIRECTOR_ASSETS_URL', default: 'file: the shipped assets/ folder', meaning: 'Where scripts given by name live: an assets manager (http(s)://host, scripts under /api/v1/public/director/) or a local folder (file:/path or a plain path).' },
   { variable: 'LOG_LEVEL', default: 'info', meaning: 'pino level: fatal, error, warn, info, debug, trace or silent.' },
@@ -198,6 +202,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (policy !== 'strict' && policy !== 'trusted') {
     throw new ConfigError('DIRECTOR_SCRIPT_POLICY', `"${policy}" is not a policy`, 'Use strict (default) or trusted.');
   }
+  const sqliteSync = read(env, 'DIRECTOR_SQLITE_SYNC')?.toLowerCase() ?? 'full';
+  if (sqliteSync !== 'full' && sqliteSync !== 'normal') {
+    throw new ConfigError('DIRECTOR_SQLITE_SYNC', `"${sqliteSync}" is not a sync mode`, 'Use full (default: answered once on disk) or normal (answered once committed).');
+  }
   const databaseUrl = read(env, 'DIRECTOR_DATABASE_URL') ?? null;
   if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError('DIRECTOR_DATABASE_URL', 'only postgres:// URLs are supported', 'Unset it for the embedded SQLite store, or give postgres://user@host:5432/db.');
@@ -212,6 +220,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: integer(env, 'PORT', 5800, 0, 65535),
     host: read(env, 'DIRECTOR_HOST') ?? '127.0.0.1',
     dataDir: path.resolve(read(env, 'DIRECTOR_DATA_DIR') ?? './data'),
+    sqliteSync,
     databaseUrl,
     assetsUrl: assetsUrl(env),
     logLevel,

@@ -50,7 +50,11 @@ async function openStore(config: Config, logger: Logger): Promise<Store> {
     const { openPostgresStore } = await import('./store/postgres/postgres-store.js');
     return openPostgresStore({ url: config.databaseUrl, instanceId: config.instanceId, logger });
   }
-  return openSqliteStore({ file: path.join(config.dataDir, 'director.sqlite') });
+  const file = path.join(config.dataDir, 'director.sqlite');
+  logger.info({ file, sync: config.sqliteSync }, config.sqliteSync === 'full'
+    ? 'SQLite store: writes are answered once on disk'
+    : 'SQLite store: writes are answered once committed; a power cut may lose the last ones (DIRECTOR_SQLITE_SYNC=normal)');
+  return openSqliteStore({ file, synchronous: config.sqliteSync === 'full' ? 'FULL' : 'NORMAL' });
 }
 
 export async function createDirector(config: Config, options: DirectorOptions = {}): Promise<Director> {
