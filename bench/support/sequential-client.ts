@@ -25,7 +25,7 @@ export async function sequentialClient(base: URL): Promise<SequentialClient> {
     socket.once('connect', resolve);
     socket.once('error', reject);
   });
-  let received = Buffer.alloc(0);
+  let received: Buffer = Buffer.alloc(0);
   let waiting: { resolve(answer: Answer): void; reject(error: Error): void } | undefined;
   let queue: Promise<unknown> = Promise.resolve();
 
