@@ -2,7 +2,7 @@
 // limits, and the sibling X.json a task's schedule may come from.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ import { startAssetsServer, type AssetsServer } from '../../test/support/assets-
 import { exampleAssetsDir, testConfig, type Config } from '../config.js';
 import { isDirectorError } from '../domain/errors.js';
 import { createAssets, type Assets } from './assets.js';
-import { FETCHES_PER_ORIGIN } from './fetch-script.js';
+import { createTextFetcher, FETCHES_PER_ORIGIN } from './fetch-script.js';
 
 function assetsFor(overrides: Partial<Config>): Assets {
   return createAssets({ config: testConfig(overrides) });
@@ -174,10 +174,42 @@ describe('assets in a local folder', () => {
     assert.equal((await assets.fetchScript('job.js')).text, 'module.exports.main = () => "from disk";');
     writeFileSync(path.join(folder, 'job.js'), 'changed');
     assert.equal((await assets.fetchScript('job.js')).text, 'changed');
+    for (let i = 0; i < 20; i++) {
+      // Same size, rewritten in place at once: only the times tell the versions apart.
+      writeFileSync(path.join(folder, 'job.js'), `v${String(i).padStart(5, '0')}`);
+      assert.equal((await assets.fetchScript('job.js')).text, `v${String(i).padStart(5, '0')}`);
+    }
+    writeFileSync(path.join(folder, 'job.js.tmp'), 'saved by an editor');
+    renameSync(path.join(folder, 'job.js.tmp'), path.join(folder, 'job.js'));
+    assert.equal((await assets.fetchScript('job.js')).text, 'saved by an editor');
     assert.equal((await assets.fetchScript('sub/deep.js')).text, '// deep');
     assert.deepEqual(await assets.fetchSiblingJson('job.js'), { interval: '5000' });
     assert.equal(await assets.fetchSiblingJson('sub/deep.js'), null);
     assert.equal((await rejection(assets.fetchScript('absent.js'))).code, 'ASSETS_UNREACHABLE');
+  });
+
+  test('a file kept in memory is read again when its inode, size or times change', async () => {
+    // recentChangeMs 0: even a file written just now may be served from memory, so that path is tested.
+    const fetcher = createTextFetcher({ timeoutMs: 1000, maxBytes: 1 << 20, recentChangeMs: 0 });
+    const file = path.join(folder, 'kept.js');
+    const url = pathToFileURL(file).href;
+    const text = async (): Promise<string> => {
+      const fetched = await fetcher.fetchText(url);
+      return fetched.found ? fetched.text : '(not found)';
+    };
+    writeFileSync(file, 'one');
+    utimesSync(file, 1_000_000, 1_000_000);
+    assert.equal(await text(), 'one');
+    writeFileSync(file, 'two');
+    assert.equal(await text(), 'two', 'same size, rewritten in place: the times moved');
+    writeFileSync(path.join(folder, 'kept.tmp'), 'six');
+    renameSync(path.join(folder, 'kept.tmp'), file);
+    assert.equal(await text(), 'six', 'replaced by rename: another inode');
+    writeFileSync(file, 'seven');
+    assert.equal(await text(), 'seven');
+    rmSync(file);
+    assert.equal(await text(), '(not found)');
+    fetcher.close();
   });
 
   test('a folder named like a script is not found; a file over DIRECTOR_SCRIPT_MAX_BYTES is refused unread', async () => {

@@ -2,7 +2,7 @@
 // and size; an ETag lets the server answer 304, but a cached body is never served without asking.
 
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,8 @@ export type FetchedText = { readonly found: true; readonly text: string } | { re
 export interface TextFetcherOptions {
   readonly timeoutMs: number;
   readonly maxBytes: number;
+  /** A local file changed this recently is always read, never served from memory (default 3 s). */
+  readonly recentChangeMs?: number;
 }
 
 export interface TextFetcher {
@@ -29,6 +31,8 @@ export interface TextFetcher {
 
 const MAX_REDIRECTS = 3;
 const MAX_CACHED = 500;
+/** Younger local files are never served from memory (see readLocal). */
+const RECENT_CHANGE_MS = 3000;
 /**
  * Requests in flight per origin. A burst of runs (1,000 tasks sharing a slot) would otherwise open a
  * connection per request and build every request at once, before the first answer could come back;
@@ -116,30 +120,49 @@ export function createTextFetcher(options: TextFetcherOptions): TextFetcher {
     });
   }
 
+  /** Local files read, by path: the text and the stat it was read under. */
+  const readFiles = new Map<string, { readonly version: string; readonly text: string }>();
+
   /**
    * Synchronous on purpose: a small file in the page cache reads in microseconds, where the async API
    * costs five thread-pool round trips (stat, open, fstat, read, close), about half a millisecond of
-   * latency on every create that fills from a sibling JSON and on every run. The size is checked on
-   * the open descriptor before reading, so one read is bounded by DIRECTOR_SCRIPT_MAX_BYTES.
+   * latency on every create that fills from a sibling JSON and on every run. Every call stats the
+   * file, as every HTTP fetch asks the server: the text is read again whenever inode, size, mtime or
+   * ctime differ from the last read, which is the local form of an ETag revalidation (an editor's
+   * save-and-rename changes the inode, an in-place write the times). Like git's "racily clean" check,
+   * a file changed in the last RECENT_CHANGE_MS is always read: file times may be as coarse as a clock
+   * tick (or 2 s on some filesystems), and two same-size writes within one tick share their times.
    */
   function readLocal(url: string): FetchedText {
     const file = fileURLToPath(url);
-    let fd: number | undefined;
     try {
-      fd = openSync(file, 'r');
-      const info = fstatSync(fd);
-      if (!info.isFile()) return { found: false, status: 404 };
+      const info = statSync(file, { throwIfNoEntry: false });
+      if (info === undefined || !info.isFile()) {
+        readFiles.delete(file);
+        return { found: false, status: 404 };
+      }
       if (info.size > options.maxBytes) {
         throw new DirectorError('ASSETS_UNREACHABLE', `${file} is ${info.size} bytes, more than the ${options.maxBytes} allowed (DIRECTOR_SCRIPT_MAX_BYTES)`, { url });
       }
-      return { found: true, text: readFileSync(fd, 'utf8') };
+      const version = `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;
+      const known = readFiles.get(file);
+      if (known?.version === version) return { found: true, text: known.text };
+      const settled = Date.now() - Math.max(info.mtimeMs, info.ctimeMs) > (options.recentChangeMs ?? RECENT_CHANGE_MS);
+      // A file that changed between the stat and this read is read again next time: its stat differs.
+      const bytes = readFileSync(file);
+      if (bytes.length > options.maxBytes) {
+        throw new DirectorError('ASSETS_UNREACHABLE', `${file} is ${bytes.length} bytes, more than the ${options.maxBytes} allowed (DIRECTOR_SCRIPT_MAX_BYTES)`, { url });
+      }
+      const text = bytes.toString('utf8');
+      readFiles.delete(file);
+      if (settled) readFiles.set(file, { version, text });
+      if (readFiles.size > MAX_CACHED) readFiles.delete(readFiles.keys().next().value as string);
+      return { found: true, text };
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return { found: false, status: 404 };
       if (error instanceof DirectorError) throw error;
       throw new DirectorError('ASSETS_UNREACHABLE', `cannot read ${file}: ${(error as Error).message}`, { url });
-    } finally {
-      if (fd !== undefined) closeSync(fd);
     }
   }
 
