@@ -23,6 +23,10 @@ describe('config', () => {
     assert.throws(() => loadConfig({ DIRECTOR_DATABASE_URL: 'mysql://x' }), /DIRECTOR_DATABASE_URL/);
     assert.throws(() => loadConfig({ DIRECTOR_SQLITE_SYNC: 'off' }), /DIRECTOR_SQLITE_SYNC: "off".*full.*normal/);
     assert.equal(loadConfig({ DIRECTOR_SQLITE_SYNC: 'NORMAL' }).sqliteSync, 'normal');
+    for (const bad of ['*', 'proxy.local', '10.0.0.0/33', '10.0.0.1/8/1', 'fe80::/129']) {
+      assert.throws(() => loadConfig({ DIRECTOR_TRUST_PROXY: bad }), /DIRECTOR_TRUST_PROXY.*not an IP address or CIDR/, bad);
+    }
+    assert.deepEqual(loadConfig({ DIRECTOR_TRUST_PROXY: '127.0.0.1, 10.0.0.0/8,::1' }).trustProxy, ['127.0.0.1', '10.0.0.0/8', '::1']);
     assert.throws(() => loadConfig({ DIRECTOR_API_TOKENS: 'ops:root:0123456789abcdef' }), /viewer, operator or admin/);
   });
 

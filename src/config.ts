@@ -5,6 +5,7 @@
 import { availableParallelism, hostname } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 export type ScriptPolicy = 'strict' | 'trusted';
@@ -53,6 +54,8 @@ export interface Config {
   readonly auth: boolean;
   readonly testEndpoint: boolean;
   readonly rateLimitPerMinute: number;
+  /** Addresses (or CIDR ranges) of reverse proxies whose X-Forwarded-For names the client; empty: none. */
+  readonly trustProxy: readonly string[];
   readonly shutdownGraceMs: number;
   readonly runsKeep: number;
   readonly runsMaxAgeMs: number;
@@ -113,6 +116,7 @@ export const settings: readonly Setting[] = [
   { variable: 'DIRECTOR_AUTH', default: 'on', meaning: 'off allows listening beyond loopback without tokens (logged as a warning).' },
   { variable: 'DIRECTOR_TEST_ENDPOINT', default: 'on', meaning: 'off disables POST /api/v1/tasks/test.' },
   { variable: 'DIRECTOR_RATE_LIMIT', default: '0', meaning: 'Requests per minute per client address; 0 means no limit.' },
+  { variable: 'DIRECTOR_TRUST_PROXY', default: '(none)', meaning: 'Comma-separated addresses or CIDR ranges of reverse proxies (e.g. 127.0.0.1,10.0.0.0/8): behind them the client address (rate limit, logs) is taken from X-Forwarded-For.' },
   { variable: 'DIRECTOR_SHUTDOWN_GRACE_MS', default: '30000', meaning: 'On SIGTERM, how long running scripts may finish before they are killed.' },
   { variable: 'DIRECTOR_RUNS_KEEP', default: '1000', meaning: 'Runs kept per task (older ones are trimmed in the background); 0 keeps all.' },
   { variable: 'DIRECTOR_RUNS_MAX_AGE_DAYS', default: '30', meaning: 'Runs older than this are trimmed; 0 keeps them regardless of age.' },
@@ -184,6 +188,24 @@ function assetsUrl(env: Env): string {
 }
 
 /**
+ * Only named proxies are trusted: trusting X-Forwarded-For from anyone would let every client pick the
+ * address its rate limit is counted under.
+ */
+function proxyAddresses(env: Env): string[] {
+  const entries = list(env, 'DIRECTOR_TRUST_PROXY');
+  for (const entry of entries) {
+    const [address = '', bits, ...rest] = entry.split('/');
+    const version = isIP(address);
+    const max = version === 6 ? 128 : 32;
+    const bitsOk = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= max);
+    if (version === 0 || !bitsOk || rest.length > 0) {
+      throw new ConfigError('DIRECTOR_TRUST_PROXY', `"${entry}" is not an IP address or CIDR range`, 'List the proxies\' addresses, e.g. 127.0.0.1,10.0.0.0/8.');
+    }
+  }
+  return entries;
+}
+
+/**
  * The instance id is also the PostgreSQL application_name, which keeps 63 printable ASCII characters:
  * longer or other ids would be cut or changed there, and replicas would not recognise themselves.
  */
@@ -250,6 +272,7 @@ export function loadConfig(env: Env = process.env): Config {
     auth: onOff(env, 'DIRECTOR_AUTH', true),
     testEndpoint: onOff(env, 'DIRECTOR_TEST_ENDPOINT', true),
     rateLimitPerMinute: integer(env, 'DIRECTOR_RATE_LIMIT', 0, 0),
+    trustProxy: proxyAddresses(env),
     shutdownGraceMs: integer(env, 'DIRECTOR_SHUTDOWN_GRACE_MS', 30_000, 0),
     runsKeep: integer(env, 'DIRECTOR_RUNS_KEEP', 1000, 0),
     runsMaxAgeMs: integer(env, 'DIRECTOR_RUNS_MAX_AGE_DAYS', 30, 0, 36_500) * 24 * 3600 * 1000,

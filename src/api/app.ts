@@ -86,6 +86,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     // A sane incoming x-request-id is kept, anything else replaced (see request-id.ts).
     requestIdHeader: false,
     genReqId: requestId,
+    // request.ip is the socket's address unless it is a listed proxy (DIRECTOR_TRUST_PROXY).
+    trustProxy: deps.config.trustProxy.length > 0 ? [...deps.config.trustProxy] : false,
   });
 
   // An empty body is allowed (clients POST /run with a JSON content type and nothing else); bad JSON is a 400.

@@ -42,6 +42,32 @@ describe('rate limit', () => {
   });
 });
 
+describe('rate limit behind a reverse proxy (DIRECTOR_TRUST_PROXY)', () => {
+  let h: Harness;
+  before(async () => {
+    // A fixed clock: no minute boundary can fall between the requests of one budget.
+    h = await startHarness({ config: { rateLimitPerMinute: 2, trustProxy: ['10.1.0.0/16'] }, clock: new FakeClock(Date.UTC(2030, 0, 1, 0, 0, 10)) });
+  });
+  after(async () => h.close());
+
+  const via = (remoteAddress: string, forwardedFor: string) =>
+    h.request({ method: 'GET', url: '/api/v1/tasks', remoteAddress, headers: { 'x-forwarded-for': forwardedFor } });
+
+  it('counts each client named by a listed proxy on its own', async () => {
+    for (const client of ['192.0.2.1', '192.0.2.2', '192.0.2.3']) {
+      assert.equal((await via('10.1.0.5', client)).statusCode, 200);
+      assert.equal((await via('10.1.0.6', client)).statusCode, 200, 'two proxies, one client: one budget');
+      assert.equal((await via('10.1.0.5', client)).statusCode, 429);
+    }
+  });
+
+  it('ignores X-Forwarded-For from anyone else: a client cannot choose its address', async () => {
+    assert.equal((await via('198.51.100.7', 'spoof-1')).statusCode, 200);
+    assert.equal((await via('198.51.100.7', 'spoof-2')).statusCode, 200);
+    assert.equal((await via('198.51.100.7', 'spoof-3')).statusCode, 429);
+  });
+});
+
 describe('rate limiter', () => {
   it('is off-by-nothing: exactly the budget passes', () => {
     let now = 120_000;
