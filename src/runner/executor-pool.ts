@@ -1,41 +1,17 @@
 // A pool of warm executor processes, one run at a time each; an executor that times out, exceeds its
 // memory, crashes or is left with pending work is killed and replaced, failing at most its own run.
 
-import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { RunError } from '../domain/run.js';
-import { lowerExecutorPriority } from './executor-launch.js';
 import { describeExit, executorDeathError, readRssKb, type ExecuteRequest, type Execution, type ExecutorPool, type ExecutorPoolOptions, type PoolState } from './execution.js';
+import { clearDrain, forkExecutor, killExecutor, OUTPUT_TAIL_CHARS, sendToExecutor, type Executor, type Job } from './executor-process.js';
 import { isFromExecutor, type FromExecutor, type ToExecutor } from './protocol.js';
 
 export type { ExecuteRequest, Execution, ExecutorPool, ExecutorPoolOptions, PoolState };
 
-interface Job {
-  readonly runId: string;
-  readonly request: ExecuteRequest;
-  readonly resolve: (execution: Execution) => void;
-  startedMs: number;
-  /** Logs streamed so far: what a killed run keeps. */
-  logs: string;
-  timer: NodeJS.Timeout | null;
-  settled: boolean;
-}
-
-interface Executor {
-  readonly child: ChildProcess;
-  readonly exited: Promise<void>;
-  status: 'starting' | 'idle' | 'busy' | 'draining' | 'dead';
-  job: Job | null;
-  /** The run being drained, and its task (for late output in Director's log). */
-  drained: { readonly runId: string; readonly taskId: string | null } | null;
-  drainTimer: NodeJS.Timeout | null;
-  output: string;
-}
-
 /** The executor reports the end of its drain itself; this is only for an executor that cannot (blocked). */
 const DRAIN_SLACK_MS = 2000;
 const WATCHDOG_MS = 100;
-const OUTPUT_TAIL_CHARS = 4000;
 const STARTUP_FAILURES_BEFORE_GIVING_UP = 3;
 
 export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
@@ -51,51 +27,21 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
   const rssLimitKb = options.memoryMb * 2 * 1024;
   const watchdog = setInterval(() => void checkMemory(), WATCHDOG_MS);
   watchdog.unref();
+  const send = (executor: Executor, message: ToExecutor): void => sendToExecutor(executor, message, logger);
+  const kill = (executor: Executor, reason: string): void => killExecutor(executor, reason, logger);
 
   for (let i = 0; i < options.size; i++) spawn();
 
   function spawn(): void {
-    let child: ChildProcess;
+    let executor: Executor;
     try {
-      child = fork(launch.file, [], {
-        execPath: launch.execPath,
-        execArgv: [...launch.execArgv],
-        env: { ...launch.env },
-        cwd: launch.cwd,
-        ...(launch.uid !== undefined ? { uid: launch.uid } : {}),
-        ...(launch.gid !== undefined ? { gid: launch.gid } : {}),
-        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        serialization: 'json',
-      });
+      executor = forkExecutor({ launch, logger, onMessage, onExit });
     } catch (error) {
       startupFailed(`cannot fork an executor: ${String(error)}`);
       return;
     }
-    // Niceness is inherited across the exec of setpriv into node, so setting it right after fork holds.
-    if (child.pid !== undefined && !lowerExecutorPriority(child.pid)) logger.debug({ pid: child.pid }, 'could not lower an executor\'s CPU priority; it runs at Director\'s');
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const executor: Executor = { child, exited, status: 'starting', job: null, drained: null, drainTimer: null, output: '' };
     executors.add(executor);
-    const keep = (chunk: Buffer): void => {
-      executor.output = (executor.output + chunk.toString()).slice(-OUTPUT_TAIL_CHARS);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    child.on('message', (message: unknown) => onMessage(executor, message));
-    child.once('exit', (code, signal) => onExit(executor, code, signal));
-    child.on('error', (error) => {
-      executor.output += `\n${error.message}`;
-      // A fork that never started emits no exit; treat it as one.
-      if (child.pid === undefined) onExit(executor, null, null);
-    });
     send(executor, launch.init);
-  }
-
-  function send(executor: Executor, message: ToExecutor): void {
-    if (!executor.child.connected) return; // the exit handler settles whatever depended on it
-    executor.child.send(message, (error) => {
-      if (error) logger.debug({ err: error }, 'could not send to an executor; its exit will fail its run');
-    });
   }
 
   function onMessage(executor: Executor, message: unknown): void {
@@ -185,20 +131,6 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
     const message = `the run did not finish within ${job.request.timeoutMs} ms; its executor was killed and replaced`;
     fail(job, { stage: 'timeout', name: 'TimeoutError', message }, 'timed_out');
     kill(executor, 'its run timed out');
-  }
-
-  function clearDrain(executor: Executor): void {
-    if (executor.drainTimer !== null) clearTimeout(executor.drainTimer);
-    executor.drainTimer = null;
-  }
-
-  /** SIGKILL: a script in an endless loop never sees a gentler signal. The exit handler replaces it. */
-  function kill(executor: Executor, reason: string): void {
-    if (executor.status === 'dead') return;
-    executor.status = 'dead';
-    clearDrain(executor);
-    logger.debug({ pid: executor.child.pid, reason }, 'killing an executor');
-    executor.child.kill('SIGKILL');
   }
 
   function onExit(executor: Executor, code: number | null, signal: NodeJS.Signals | null): void {

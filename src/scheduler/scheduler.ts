@@ -1,6 +1,6 @@
 // The scheduler: one timer for the earliest due instant of all running tasks; claims and dispatches slots.
 
-import { isSlot, upcomingSlots } from '../domain/schedule.js';
+import { upcomingSlots } from '../domain/schedule.js';
 import type { Task } from '../domain/task.js';
 import type { TimerHandle } from '../lib/clock.js';
 import { missedReason, planCatchUp } from './catch-up.js';
@@ -10,11 +10,11 @@ import { createEndOfTask } from './end-of-task.js';
 import { createRunLifecycle } from './run-lifecycle.js';
 import { CLAIM_LEAD_MS, CLAIM_WINDOW_MS, type Scheduler, type SchedulerContext, type SchedulerDeps, type TaskScheduleStats } from './scheduler-context.js';
 import { createSkipRecorder } from './skip-recorder.js';
-import { SlotHeap, type DueEntry } from './slot-heap.js';
-import { readTaskChanges } from './reconcile.js';
+import { SlotHeap } from './slot-heap.js';
+import { createReplanning } from './replanning.js';
 import { planStartUp } from './start-up.js';
 import { createStoreOutage, requeueFailedClaims } from './store-outage.js';
-import { isSchedulable, newPlan, planEntry, replanAfter, type TaskPlan } from './task-plan.js';
+import { planEntry, type TaskPlan } from './task-plan.js';
 
 export type { Scheduler, SchedulerDeps, TaskScheduleStats } from './scheduler-context.js';
 
@@ -26,8 +26,6 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const heap = new SlotHeap();
   const ahead = new AheadQueue();
   const inflight = new Set<Promise<void>>();
-  /** Newest change per task id: a re-read that a later change overtook is not applied. */
-  const changes = new Map<string, number>();
   /** The last handled slot of tasks that are not planned (stopped): a restart of them never repeats one. */
   const handledBefore = new Map<string, number>();
   let state: State = 'stopped';
@@ -36,9 +34,6 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   let starting: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
   let offLost: (() => void) | undefined;
-  let reconcileTimer: TimerHandle | undefined;
-  /** Tasks re-planned by taskChanged since the running reconcile pass read its snapshot. */
-  const appliedSince = new Set<string>();
   /** The wake-up after an outage finds many slots overdue: that is the outage, not a late wake-up per task. */
   let afterOutage = false;
 
@@ -64,7 +59,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const skips = createSkipRecorder(ctx);
   const runs = createRunLifecycle(ctx, skips);
   const dispatcher = createDispatcher(ctx, skips, runs, ahead);
-  const ends = createEndOfTask(ctx, { retire, replan: (id, task) => { apply(id, task, undefined); arm(); } });
+  const replanning = createReplanning(ctx, { heap, runs, handledBefore, arm });
+  const ends = createEndOfTask(ctx, { retire: replanning.retire, replan: (id, task) => { replanning.apply(id, task, undefined); arm(); } });
 
   /**
    * After claims ahead have answered. A slot whose instant passed while its claim was being committed
@@ -159,85 +155,10 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     arm();
   }
 
-  function retire(plan: TaskPlan, reason: string): void {
-    const id = plan.task.id;
-    if (plans.get(id) === plan) {
-      plans.delete(id);
-      heap.delete(id);
-    }
-    if (plan.lastHandled !== undefined) handledBefore.set(id, plan.lastHandled);
-    runs.dropRetry(plan, `retry dropped: the task was ${reason}`);
-    runs.cancelWaiting(plan, `not started: the task was ${reason}`);
-  }
-
-  function apply(id: string, task: Task | undefined, previous: DueEntry | undefined): void {
-    appliedSince.add(id);
-    let plan = plans.get(id);
-    if (task === undefined || !isSchedulable(task)) {
-      if (plan !== undefined) retire(plan, task === undefined ? 'deleted' : task.running ? 'made on-demand' : 'stopped');
-      return;
-    }
-    if (plan !== undefined && plan.ending) {
-      retire(plan, 'replaced');
-      plan = undefined;
-    }
-    if (plan === undefined) {
-      plan = newPlan(task, handledBefore.get(id));
-      handledBefore.delete(id);
-      plans.set(id, plan);
-    } else {
-      plan.task = task;
-      // A slot claimed ahead that is off the new grid will be skipped at its instant: not "next" any more.
-      plan.aheadSlots = plan.aheadSlots.filter((slot) => isSlot(task, slot));
-    }
-    const now = clock.now();
-    const entry = planEntry(task, replanAfter({ task, nowMs: now, lastHandled: plan.lastHandled, previous }), now);
-    if (entry === undefined) heap.delete(id);
-    else heap.set(entry);
-  }
-
+  /** A change during start-up waits for it: it is applied to the plans the start loaded. */
   async function taskChanged(id: string): Promise<void> {
     if (starting !== undefined) await starting;
-    if (state !== 'running') return;
-    const token = (changes.get(id) ?? 0) + 1;
-    changes.set(id, token);
-    // Unplanned at once: from here on no wake-up takes a slot of this task until its new state is read.
-    const previous = heap.get(id);
-    heap.delete(id);
-    let task: Task | undefined;
-    try {
-      task = await store.getTask(id);
-    } catch (error) {
-      if (changes.get(id) === token && previous !== undefined && plans.has(id)) heap.set(previous);
-      if (changes.get(id) === token) changes.delete(id);
-      arm();
-      throw error;
-    }
-    if (changes.get(id) !== token || state !== 'running') return; // a later change re-plans it
-    changes.delete(id);
-    apply(id, task, previous);
-    arm();
-  }
-
-  async function reconcile(): Promise<void> {
-    if (state !== 'running') return;
-    appliedSince.clear();
-    const diff = await readTaskChanges(store, plans);
-    if (state !== 'running') return;
-    // A task changed here after the re-read began is newer than what it read: the local change wins.
-    const settled = (id: string): boolean => !appliedSince.has(id) && !changes.has(id);
-    for (const [id, task] of diff.changed) if (settled(id)) apply(id, task, heap.get(id));
-    for (const plan of diff.removed) if (settled(plan.task.id) && plans.get(plan.task.id) === plan) retire(plan, 'deleted');
-    arm();
-  }
-
-  function scheduleReconcile(): void {
-    if (store.kind !== 'postgres' || state !== 'running') return;
-    reconcileTimer = clock.setTimer(() => {
-      // While the store is unreachable there is nothing to read; the probe's recovery re-arms claims.
-      if (outage.reason() !== undefined) scheduleReconcile();
-      else track(reconcile().finally(scheduleReconcile), 're-reading tasks for changes made by other replicas');
-    }, config.reconcileMs);
+    await replanning.taskChanged(id);
   }
 
   async function load(): Promise<void> {
@@ -256,7 +177,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       if (run.status === 'lost') runs.onLost(run);
     });
     arm();
-    scheduleReconcile();
+    replanning.scheduleReconcile();
     if (plan.due.length > 0) dispatcher.handle(plan.due, now);
     for (const missed of plan.missed) skips.record(missed);
     const ms = Math.round(performance.now() - started);
@@ -289,8 +210,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       timer?.cancel();
       timer = undefined;
       armedAt = undefined;
-      reconcileTimer?.cancel();
-      reconcileTimer = undefined;
+      replanning.stop();
       outage.reset();
       offLost?.();
       for (const plan of plans.values()) {
@@ -302,7 +222,6 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       }
       plans.clear();
       heap.build([]);
-      changes.clear();
       while (inflight.size > 0) await Promise.all(inflight);
       state = 'stopped';
       logger.info('scheduler stopped: no more slots are claimed');
@@ -332,5 +251,5 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   }
 
   const claimsPausedReason = (): string | undefined => (state === 'running' ? outage.reason() : undefined);
-  return { start, stop, taskChanged, nextExecution, previewSlots, stats, isRunning: () => state === 'running', claimsPausedReason, reconcile };
+  return { start, stop, taskChanged, nextExecution, previewSlots, stats, isRunning: () => state === 'running', claimsPausedReason, reconcile: replanning.reconcile };
 }
