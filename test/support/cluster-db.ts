@@ -1,43 +1,14 @@
 // A fresh PostgreSQL database per cluster test, and what the tests read from it and from the scripts' reports.
 
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { redactUrl } from '../../src/lib/logger.js';
+import { createScratchDatabase, withClient, type ScratchDatabase } from './scratch-database.js';
 
 export const serverUrl = process.env.DIRECTOR_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-export interface ClusterDatabase {
-  /** The URL replicas get as DIRECTOR_DATABASE_URL. */
-  readonly url: string;
-  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>;
-  drop(): Promise<void>;
-}
+export type ClusterDatabase = ScratchDatabase;
 
-async function withClient<T>(url: string, body: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  try {
-    await client.connect();
-  } catch (error) {
-    throw new Error(`PostgreSQL is not reachable at ${redactUrl(url)} (${(error as Error).message}); start it (npm test does) or set DIRECTOR_TEST_DATABASE_URL. Cluster tests do not skip.`);
-  }
-  try {
-    return await body(client);
-  } finally {
-    await client.end();
-  }
-}
-
-/** CREATE DATABASE director_cluster_<random> on the test server; drop() removes it (and its sessions). */
-export async function createClusterDatabase(label: string): Promise<ClusterDatabase> {
-  const name = `director_${label}_${randomBytes(4).toString('hex')}`;
-  await withClient(serverUrl, (client) => client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`));
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.href,
-    query: (text, values = []) => withClient(url.href, async (client) => (await client.query(text, values)).rows),
-    drop: () => withClient(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`)).then(() => undefined),
-  };
+/** CREATE DATABASE director_<label>_<random> on the test server; drop() removes it (and its sessions). */
+export function createClusterDatabase(label: string): Promise<ClusterDatabase> {
+  return createScratchDatabase(serverUrl, `director_${label}`);
 }
 
 /** Runs a statement on the test server itself (roles are server-wide, not in the test's database). */

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import pg from 'pg';
+import { withClient } from '../../../test/support/scratch-database.js';
 import { parseTask } from '../../domain/task.js';
 import type { Store, TaskChangeNotice } from '../store.js';
 import { openPostgresStore } from './postgres-store.js';
@@ -13,17 +13,7 @@ const schema = `director_watch_${process.pid}_${randomBytes(3).toString('hex')}`
 const suffix = randomBytes(3).toString('hex');
 const T0 = Date.UTC(2030, 0, 1);
 
-async function admin<T>(body: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await body(client);
-  } finally {
-    await client.end();
-  }
-}
-
-after(() => admin((client) => client.query(`DROP SCHEMA IF EXISTS ${client.escapeIdentifier(schema)} CASCADE`)));
+after(() => withClient(url, (client) => client.query(`DROP SCHEMA IF EXISTS ${client.escapeIdentifier(schema)} CASCADE`)));
 
 function task(id: string) {
   return parseTask({ id, script: 'hello.js', running: true, init: T0, interval: 60_000 }, { fallbackId: id, createdMs: T0, nowMs: T0 });
@@ -108,7 +98,7 @@ describe('PostgreSQL task change notifications', () => {
     const stop = await b.watchTaskChanges!(seen.listener);
     try {
       const reread = seen.next((n) => n.kind === 'all' && seen.notices.length > 1);
-      const killed = await admin(async (client) =>
+      const killed = await withClient(url, async (client) =>
         (await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [`drop-b-${suffix}`])).rowCount);
       assert.ok((killed ?? 0) >= 1);
       await reread;
