@@ -7,7 +7,8 @@ import { startDirector, type DirectorProcess, type ProcessSample } from './suppo
 import { startFetchRecorder } from './support/fetch-recorder.js';
 import { jsonClient } from './support/http-client.js';
 import { createBenchDatabase, postgresCpuMs, type BenchDatabase } from './support/postgres-database.js';
-import { percentile, round, type BenchOptions, type BenchResult, type BenchScenario } from './support/scenario.js';
+import { round, type BenchOptions, type BenchResult, type BenchScenario } from './support/scenario.js';
+import { slotFigures, type RunRowLateness } from './support/slot-figures.js';
 import { slotReport, type BenchTask } from './support/slot-report.js';
 
 const REPLICAS = 3;
@@ -29,8 +30,6 @@ interface ClusterScenario {
 }
 
 const sleepUntil = (atMs: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, atMs - Date.now())));
-
-const spread = (sorted: readonly number[]): string => [50, 90, 99].map((p) => percentile(sorted, p)).concat(sorted.at(-1) ?? Number.NaN).join(' / ');
 
 function cpu(from: ProcessSample, to: ProcessSample, key: 'cpuMs' | 'treeCpuMs'): number {
   return round((100 * (to[key] - from[key])) / Math.max(1, to.atMs - from.atMs));
@@ -85,17 +84,7 @@ async function measureCluster(scenario: ClusterScenario, options: BenchOptions):
       'interval (s)': scenario.intervalMs / 1000,
       'window (s)': options.seconds,
       'create through the 3 APIs (s)': round(createMs / 1000),
-      'slots expected': report.expected,
-      'slots run': report.ran,
-      missed: report.missed,
-      duplicates: report.duplicates,
-      'lateness at fetch p50 (ms)': report.p50,
-      'lateness at fetch p90 (ms)': report.p90,
-      'lateness at fetch p99 (ms)': report.p99,
-      'lateness at fetch max (ms)': report.max,
-      'hand-over lateness p50/p90/p99/max (ms, run rows)': spread(rows.handOver),
-      'start lateness p50/p90/p99/max (ms, main() ran)': spread(rows.start),
-      'run rows in window by status': rows.statuses,
+      ...slotFigures(report, rows),
       'succeeded runs per replica': perReplica.join(' / '),
       'runs per replica (% of succeeded runs)': perReplica.map((n) => round((100 * n) / Math.max(1, perReplica.reduce((a, b) => a + b, 0)))).join(' / '),
       'Director CPU per replica (% of one core)': first.map((f, k) => cpu(f, last[k] as ProcessSample, 'cpuMs')).join(' / '),
@@ -114,10 +103,7 @@ async function measureCluster(scenario: ClusterScenario, options: BenchOptions):
   }
 }
 
-interface RunRows {
-  readonly handOver: number[];
-  readonly start: number[];
-  readonly statuses: string;
+interface RunRows extends RunRowLateness {
   readonly owners: Map<string, number>;
 }
 

@@ -11,7 +11,8 @@ import { openSqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { startDirector, type DirectorProcess, type ProcessSample } from './support/director-process.js';
 import { startFetchRecorder, type FetchRecorder } from './support/fetch-recorder.js';
 import { jsonClient } from './support/http-client.js';
-import { percentile, round, type BenchOptions, type BenchResult, type BenchScenario } from './support/scenario.js';
+import { round, type BenchOptions, type BenchResult, type BenchScenario } from './support/scenario.js';
+import { slotFigures, type RunRowLateness } from './support/slot-figures.js';
 import { slotReport, type BenchTask } from './support/slot-report.js';
 
 const FAR_END = '2100-01-01T00:00:00.000Z';
@@ -66,12 +67,7 @@ async function createThroughApi(director: DirectorProcess, tasks: readonly Bench
  */
 export const START_STAMP_SCRIPT = 'module.exports.main = () => Date.now();';
 
-interface RunRows {
-  /** Hand-over lateness: the runner took the run (before the fetch) − slot, as Director records it. */
-  readonly handOver: readonly number[];
-  /** main() started in the executor − slot. */
-  readonly start: readonly number[];
-  readonly statuses: string;
+interface RunRows extends RunRowLateness {
   /** The most frequent reasons of runs that did not succeed, with their counts. */
   readonly failures: readonly string[];
 }
@@ -97,9 +93,6 @@ function runRows(dataDir: string, fromMs: number, toMs: number): RunRows {
     db.close();
   }
 }
-
-const spread = (sorted: readonly number[]): string =>
-  [50, 90, 99].map((p) => percentile(sorted, p)).concat(sorted.at(-1) ?? Number.NaN).join(' / ');
 
 function cpuPercent(from: ProcessSample, to: ProcessSample, key: 'cpuMs' | 'treeCpuMs'): number {
   return round((100 * (to[key] - from[key])) / Math.max(1, to.atMs - from.atMs));
@@ -152,17 +145,7 @@ async function measureSlots(scenario: SlotScenario, options: BenchOptions): Prom
       ...(scenario.create === 'api' ? { 'create through API (s)': round(createMs / 1000), 'first slot after creation ended (s; < 0: overlapped)': round((base - createdAt) / 1000) } : {}),
       'Director start → listening (ms)': Math.round(director.startMs),
       ...(plannedMs === undefined ? {} : { 'scheduler start-up planning (ms)': Number(plannedMs) }),
-      'slots expected': report.expected,
-      'slots run': report.ran,
-      missed: report.missed,
-      duplicates: report.duplicates,
-      'lateness at fetch p50 (ms)': report.p50,
-      'lateness at fetch p90 (ms)': report.p90,
-      'lateness at fetch p99 (ms)': report.p99,
-      'lateness at fetch max (ms)': report.max,
-      'hand-over lateness p50/p90/p99/max (ms, run rows)': spread(rows.handOver),
-      'start lateness p50/p90/p99/max (ms, main() ran)': spread(rows.start),
-      'run rows in window by status': rows.statuses,
+      ...slotFigures(report, rows),
       ...Object.fromEntries(rows.failures.map((line, i) => [`not succeeded, reason ${i + 1}`, line])),
       'Director CPU (% of one core)': cpuPercent(first, last, 'cpuMs'),
       'Director + executors CPU (% of one core)': cpuPercent(first, last, 'treeCpuMs'),

@@ -3,29 +3,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseTask, type Task } from '../src/domain/task.js';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../src/store/store.js';
+import { sampleTask, T0 } from './support/sample-task.js';
+import { timed } from './support/timed.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'director-bench-sqlite-'));
-const T0 = Date.UTC(2030, 0, 1);
-
-function task(id: string, n = 42): Task {
-  return parseTask(
-    { id, script: 'https://assets.test/api/v1/public/director/hello.js', running: true, init: T0, interval: 60_000, config: { course: id, n }, tags: { keyValue: { type: 'course' } } },
-    { fallbackId: id, createdMs: T0, nowMs: T0 },
-  );
-}
-
-async function timed(label: string, unit: 'µs' | 'ms', runs: number, body: (i: number) => Promise<unknown>): Promise<void> {
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < runs; i++) await body(i);
-  const ns = Number(process.hrtime.bigint() - start) / runs;
-  console.log(`${label.padEnd(44)} ${(unit === 'µs' ? ns / 1e3 : ns / 1e6).toFixed(unit === 'µs' ? 1 : 2).padStart(9)} ${unit}  (mean of ${runs})`);
-}
 
 async function fill(store: Store, count: number, prefix: string): Promise<void> {
-  for (let i = 0; i < count; i++) await store.putTask(task(`${prefix}-${i}`));
+  for (let i = 0; i < count; i++) await store.putTask(sampleTask(`${prefix}-${i}`));
 }
 
 try {
@@ -33,8 +19,8 @@ try {
   // more than the steady state where the WAL is reused after each checkpoint.
   const full = await openSqliteStore({ file: path.join(dir, 'full.db') });
   await fill(full, 2000, 'warm');
-  await timed('putTask, synchronous=FULL (new task)', 'µs', 1000, (i) => full.putTask(task(`full-${i}`)));
-  await timed('putTask, synchronous=FULL (replace)', 'µs', 1000, (i) => full.putTask(task(`full-${i}`, i)));
+  await timed('putTask, synchronous=FULL (new task)', 'µs', 1000, (i) => full.putTask(sampleTask(`full-${i}`)));
+  await timed('putTask, synchronous=FULL (replace)', 'µs', 1000, (i) => full.putTask(sampleTask(`full-${i}`, i)));
   await timed('getTask (3,000 stored)', 'µs', 20_000, (i) => full.getTask(`full-${i % 1000}`));
   await timed('claimSlots, 1,000 slots in one batch (FULL)', 'ms', 5, async (round) => {
     const claims = Array.from({ length: 1000 }, (_, k) => ({ taskId: 'full-1', slot: T0 + (round * 1000 + k) * 60_000, owner: 'bench', nowMs: T0, leaseMs: 30_000 }));
@@ -44,8 +30,8 @@ try {
 
   const normal = await openSqliteStore({ file: path.join(dir, 'normal.db'), synchronous: 'NORMAL' });
   await fill(normal, 2000, 'warm');
-  await timed('putTask, synchronous=NORMAL (new task)', 'µs', 1000, (i) => normal.putTask(task(`normal-${i}`)));
-  await timed('putTask, synchronous=NORMAL (replace)', 'µs', 1000, (i) => normal.putTask(task(`normal-${i}`, i)));
+  await timed('putTask, synchronous=NORMAL (new task)', 'µs', 1000, (i) => normal.putTask(sampleTask(`normal-${i}`)));
+  await timed('putTask, synchronous=NORMAL (replace)', 'µs', 1000, (i) => normal.putTask(sampleTask(`normal-${i}`, i)));
   await normal.close();
 
   const listed = await openSqliteStore({ file: path.join(dir, 'list.db'), synchronous: 'NORMAL' });

@@ -1,0 +1,34 @@
+// The figures every slot benchmark reports the same way: slots run, missed and duplicated, and lateness
+// at the fetch, at the hand-over to a runner and at main()'s start.
+
+import { percentile, type BenchResult } from './scenario.js';
+import type { SlotReport } from './slot-report.js';
+
+/** What a benchmark reads from the run rows of the measured window. */
+export interface RunRowLateness {
+  /** The runner took the run (before the fetch) − slot, as Director records it; ascending. */
+  readonly handOver: readonly number[];
+  /** main() started in the executor − slot; ascending. */
+  readonly start: readonly number[];
+  /** Run rows by status, e.g. "succeeded 9990, failed 10". */
+  readonly statuses: string;
+}
+
+const spread = (sorted: readonly number[]): string =>
+  [50, 90, 99].map((p) => percentile(sorted, p)).concat(sorted.at(-1) ?? Number.NaN).join(' / ');
+
+export function slotFigures(report: SlotReport, rows: RunRowLateness): BenchResult {
+  return {
+    'slots expected': report.expected,
+    'slots run': report.ran,
+    missed: report.missed,
+    duplicates: report.duplicates,
+    'lateness at fetch p50 (ms)': report.p50,
+    'lateness at fetch p90 (ms)': report.p90,
+    'lateness at fetch p99 (ms)': report.p99,
+    'lateness at fetch max (ms)': report.max,
+    'hand-over lateness p50/p90/p99/max (ms, run rows)': spread(rows.handOver),
+    'start lateness p50/p90/p99/max (ms, main() ran)': spread(rows.start),
+    'run rows in window by status': rows.statuses,
+  };
+}
