@@ -2,22 +2,16 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { buildWeb } from '../../scripts/build-web.mjs';
-import { startHarness, type Harness } from '../../test/support/director-harness.js';
+import type { Page } from 'playwright-core';
+import { startDashboardBrowser, type DashboardBrowser } from '../../test/support/dashboard-browser.js';
+import type { Harness } from '../../test/support/director-harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const TOKENS = { viewer: 'viewer-secret-0123456789', operator: 'operator-secret-0123456789', admin: 'admin-secret-0123456789' };
 
 describe('dashboard with API tokens', () => {
+  let browser: DashboardBrowser;
   let harness: Harness;
   let base: string;
-  let profile: string;
-  let context: BrowserContext;
   let page: Page;
 
   const asAdmin = async (method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown) => {
@@ -38,26 +32,15 @@ describe('dashboard with API tokens', () => {
   };
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `these tests drive ${CHROMIUM}: install it with apt-get install -y chromium`);
-    await buildWeb();
-    harness = await startHarness({
-      listen: true,
+    browser = await startDashboardBrowser({
       env: { DIRECTOR_API_TOKENS: `ann:viewer:${TOKENS.viewer},otto:operator:${TOKENS.operator},ada:admin:${TOKENS.admin}` },
     });
-    const address = harness.director.app.server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    ({ harness, base, page } = browser);
     harness.assets.setScript('hello.js', "module.exports.main = async () => { console.log('hi'); return { ok: true }; };");
     assert.equal((await asAdmin('POST', '/api/v1/tasks', { id: 'guarded', script: 'hello.js', running: true, interval: 3600000, config: {} })).status, 200);
-    profile = mkdtempSync(path.join(tmpdir(), 'director-chromium-'));
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
-    page = context.pages()[0] ?? (await context.newPage());
   });
 
-  after(async () => {
-    await context?.close();
-    await harness?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
-  });
+  after(() => browser?.close());
 
   it('asks for a token, and says so when one is not accepted', async () => {
     await page.goto(`${base}/`);

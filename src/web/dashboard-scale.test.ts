@@ -2,33 +2,24 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { buildWeb } from '../../scripts/build-web.mjs';
+import type { Page } from 'playwright-core';
 import { parseTask } from '../domain/task.js';
-import { startHarness, type Harness } from '../../test/support/director-harness.js';
+import { startDashboardBrowser, type DashboardBrowser } from '../../test/support/dashboard-browser.js';
+import type { Harness } from '../../test/support/director-harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const COUNT = 10_000;
 const TAGS = ['sla', 'billing', 'reports', 'nightly'];
 
 describe('dashboard with 10,000 tasks', () => {
+  let browser: DashboardBrowser;
   let harness: Harness;
   let base: string;
-  let profile: string;
-  let context: BrowserContext;
   let page: Page;
   const requests: string[] = [];
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `these tests drive ${CHROMIUM}: install it with apt-get install -y chromium`);
-    await buildWeb();
-    harness = await startHarness({ listen: true });
-    const address = harness.director.app.server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    browser = await startDashboardBrowser();
+    ({ harness, base, page } = browser);
     // Straight into the store: stopped tasks need no scheduler, and 10,000 API calls would only slow the test.
     const now = Date.now();
     for (let i = 0; i < COUNT; i++) {
@@ -38,17 +29,10 @@ describe('dashboard with 10,000 tasks', () => {
       };
       await harness.director.store.putTask(parseTask(doc, { fallbackId: doc.id, createdMs: now, nowMs: now }));
     }
-    profile = mkdtempSync(path.join(tmpdir(), 'director-chromium-'));
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 860 } });
-    page = context.pages()[0] ?? (await context.newPage());
     page.on('request', (request) => requests.push(new URL(request.url()).pathname));
   });
 
-  after(async () => {
-    await context?.close();
-    await harness?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
-  });
+  after(() => browser?.close());
 
   it('shows the first page soon, asking /status only for the visible rows', async () => {
     const started = Date.now();

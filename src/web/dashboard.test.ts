@@ -2,16 +2,13 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { buildWeb } from '../../scripts/build-web.mjs';
-import { startHarness, type Harness } from '../../test/support/director-harness.js';
+import type { Page } from 'playwright-core';
+import { startDashboardBrowser, type DashboardBrowser } from '../../test/support/dashboard-browser.js';
+import type { Harness } from '../../test/support/director-harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const OUTPUT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test-output');
 const SCRIPT = `module.exports.main = async (config, context) => {
   console.log('hello from the dashboard test, task ' + context.taskId);
@@ -20,23 +17,16 @@ const SCRIPT = `module.exports.main = async (config, context) => {
 };`;
 
 describe('dashboard in Chromium', () => {
+  let browser: DashboardBrowser;
   let harness: Harness;
   let base: string;
-  let profile: string;
-  let context: BrowserContext;
   let page: Page;
   const problems: string[] = [];
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `these tests drive ${CHROMIUM}: install it with apt-get install -y chromium`);
-    await buildWeb();
-    harness = await startHarness({ listen: true });
-    const address = harness.director.app.server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    browser = await startDashboardBrowser();
+    ({ harness, base, page } = browser);
     harness.assets.setScript('hello.js', SCRIPT);
-    profile = mkdtempSync(path.join(tmpdir(), 'director-chromium-'));
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 860 } });
-    page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
     page.on('console', (message) => {
       // Answers such as the 404 of "does this id exist?" and the 500 of a failing script are expected.
@@ -46,12 +36,7 @@ describe('dashboard in Chromium', () => {
     await page.getByRole('heading', { name: 'Tasks', level: 1 }).waitFor();
   });
 
-  after(async () => {
-    // The browser goes first: its open event stream would otherwise hold up Director's shutdown.
-    await context?.close();
-    await harness?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
-  });
+  after(() => browser?.close());
 
   it('shows the API’s own message for a bad interval, on the field', async () => {
     await page.getByRole('link', { name: 'New task' }).first().click();
