@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   const config = { ...loadConfig({ ...process.env, LOG_LEVEL: 'silent' }), assetsUrl: server.url, dataDir: dir };
   const store = await openSqliteStore({ file: path.join(dir, 'director.sqlite') });
   const assets = createAssets({ config });
-  const runner = createTaskRunner({ config, store, assets, events: new DirectorEvents(), clock: systemClock, logger: createLogger('silent') });
+  const runner = createTaskRunner({ config, store, assets, env: process.env, events: new DirectorEvents(), clock: systemClock, logger: createLogger('silent') });
   const warmStart = Date.now();
   await runner.ready();
   const warmMs = Date.now() - warmStart;

@@ -1,4 +1,4 @@
-// Environment → frozen, validated Config. Nothing else in Director reads process.env.
+// Environment → frozen, validated Config. Only main.ts reads process.env: to parse it here, and to hand it to the executors.
 // Every variable is declared once in `settings` below with its default and meaning; README's
 // configuration table is checked against this list by a test.
 

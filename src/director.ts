@@ -29,6 +29,11 @@ import { createTasksFolder } from './task-files/tasks-folder.js';
 export interface DirectorOptions {
   readonly logger?: Logger;
   readonly clock?: Clock;
+  /**
+   * The process environment, which executors derive theirs from: all of it minus Director's secrets
+   * under trusted, only DIRECTOR_SCRIPT_ENV under strict. main.ts passes process.env; default empty.
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface Director {
@@ -72,7 +77,7 @@ export async function createDirector(config: Config, options: DirectorOptions = 
   // Lease renewal extends only the runs this process holds (see held-runs.ts).
   const store = countStoreErrors(trackHeldRuns(openedStore, config.instanceId), (operation) => metrics.storeError(operation));
   const assets = createAssets({ config, onFetch: (seconds, ok) => metrics.observeFetch(seconds, ok) });
-  const runner = createTaskRunner({ config, store, assets, events, clock, logger: logger.child({ module: 'runner' }) });
+  const runner = createTaskRunner({ config, store, assets, events, clock, env: options.env ?? {}, logger: logger.child({ module: 'runner' }) });
   const scheduler = createScheduler({
     config, store, runner, events, clock, logger: logger.child({ module: 'scheduler' }), ...(cluster?.sharing ? { sharing: cluster.sharing } : {}),
   });

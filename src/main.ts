@@ -7,7 +7,7 @@ import { createLogger, redactUrlsIn } from './lib/logger.js';
 async function main(): Promise<void> {
   let config;
   try {
-    config = loadConfig();
+    config = loadConfig(process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`Director cannot start: ${error.message}\n`);
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
-  const director = await createDirector(config, { logger });
+  const director = await createDirector(config, { logger, env: process.env });
   const url = await director.start();
   logger.info({ url, store: director.store.kind, policy: config.scriptPolicy, instance: config.instanceId }, `Director listening on ${url}`);
   if (config.apiTokens.length === 0) {

@@ -49,7 +49,7 @@ describe('fetch window', () => {
         pending.push(() => resolve({ url, text: 'module.exports.main = () => 1;', sha256: 'x' }));
       }),
     };
-    const runner = createTaskRunner({ config, store, assets, events: new DirectorEvents(), clock: systemClock, logger: createLogger('silent') });
+    const runner = createTaskRunner({ config, store, assets, env: process.env, events: new DirectorEvents(), clock: systemClock, logger: createLogger('silent') });
     try {
       await runner.ready();
       const now = Date.now();

@@ -36,7 +36,7 @@ async function startFixture(overrides: Partial<Config> = {}): Promise<Fixture> {
   const store = await openSqliteStore({ file: path.join(dir, 'director.sqlite') });
   const events = new DirectorEvents();
   const assets = createAssets({ config });
-  const runner = createTaskRunner({ config, store, assets, events, clock: systemClock, logger: createLogger('silent') });
+  const runner = createTaskRunner({ config, store, assets, env: process.env, events, clock: systemClock, logger: createLogger('silent') });
   await runner.ready();
   return {
     config, store, server, events, runner,

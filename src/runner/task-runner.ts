@@ -24,7 +24,7 @@ export interface TaskRunnerDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   /** Director's environment: executors get all of it under trusted, only DIRECTOR_SCRIPT_ENV under strict. */
-  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly env: Readonly<Record<string, string | undefined>>;
 }
 
 export interface DirectorTaskRunner extends TaskRunner {
@@ -44,7 +44,7 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
     scriptModules: config.scriptModules,
     scriptModulesDir: config.scriptModulesDir,
     scriptUser: config.scriptUser,
-    env: deps.env ?? process.env,
+    env: deps.env,
   });
   for (const warning of launch.warnings) logger.warn(warning);
   const pool = createExecutorPool({ size: config.executors, launch, memoryMb: config.executorMemoryMb, drainMs: config.drainMs, logger, now: () => clock.now() });

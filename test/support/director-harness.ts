@@ -44,7 +44,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const config = testConfig({ dataDir, port: 0, assetsUrl: assets.url, executors: 1, ...options.config }, options.env ?? {});
   const logged: Array<{ level: number; msg: string; [key: string]: unknown }> = [];
   const logger = createLogger('warn', { write: (line: string) => { logged.push(JSON.parse(line)); } });
-  const director = await createDirector(config, { logger, ...(options.clock ? { clock: options.clock } : {}) });
+  // Executors see this process's environment plus the test's, as under `npm start` with those variables.
+  const director = await createDirector(config, { logger, env: { ...process.env, ...options.env }, ...(options.clock ? { clock: options.clock } : {}) });
   if (options.listen) await director.start();
   else await director.startScheduling();
   const ownsAssets = !options.assets;
