@@ -86,7 +86,7 @@ export const settings: readonly Setting[] = [
   { variable: 'PORT', default: '5800', meaning: 'HTTP port (the original Director\'s default).' },
   { variable: 'DIRECTOR_HOST', default: '127.0.0.1', meaning: 'Address to listen on. Another address without API tokens needs DIRECTOR_AUTH=off.' },
   { variable: 'DIRECTOR_DATA_DIR', default: './data', meaning: 'Folder of the embedded SQLite database (director.sqlite).' },
-  { variable: 'DIRECTOR_SQLITE_SYNC', default: 'full', meaning: 'full: a write is answered once it is on disk, so it survives a power cut. normal: answered once committed; survives a crash or kill -9 of Director, but a power cut may lose the last writes (sequential creates ~1.7× faster, see Benchmarks).' },
+  { variable: 'DIRECTOR_SQLITE_SYNC', default: 'full', meaning: 'Embedded SQLite store only. full: a write is answered once it is on disk, so it survives a power cut. normal: answered once committed; survives a crash or kill -9 of Director, but a power cut may lose the last writes (sequential creates ~1.7× faster, see Benchmarks).' },
   { variable: 'DIRECTOR_DATABASE_URL', default: '(unset)', meaning: 'postgres://… selects the PostgreSQL store (cluster mode) instead of SQLite.' },
   { variable: 'DIRECTOR_ASSETS_URL', default: 'file: the shipped assets/ folder', meaning: 'Where scripts given by name live: an assets manager (http(s)://host, scripts under /api/v1/public/director/) or a local folder (file:/path or a plain path).' },
   { variable: 'LOG_LEVEL', default: 'info', meaning: 'pino level: fatal, error, warn, info, debug, trace or silent.' },
