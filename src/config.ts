@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { permissionSupport } from './lib/node-permission.js';
 
 export type ScriptPolicy = 'strict' | 'trusted';
 /** When the embedded store acknowledges a write: once it is on disk (full), or once committed (normal). */
@@ -40,6 +41,8 @@ export interface Config {
   readonly scriptModules: readonly string[];
   readonly scriptModulesDir: string | null;
   readonly scriptUser: string;
+  /** Whether strict scripts may use the network; `deny` needs a Node whose permission model covers it (≥ 25). */
+  readonly scriptNetwork: 'allow' | 'deny';
   readonly scriptOrigins: readonly string[];
   readonly fetchTimeoutMs: number;
   readonly scriptMaxBytes: number;
@@ -102,6 +105,7 @@ export const settings: readonly Setting[] = [
   { variable: 'DIRECTOR_SCRIPT_MODULES', default: '(empty)', meaning: 'Comma-separated extra modules scripts may require under strict (from DIRECTOR_SCRIPT_MODULES_DIR).' },
   { variable: 'DIRECTOR_SCRIPT_MODULES_DIR', default: '(unset)', meaning: 'A folder where the operator ran `npm install moment …` (or its node_modules): its packages become requirable.' },
   { variable: 'DIRECTOR_SCRIPT_USER', default: 'nobody', meaning: 'Unprivileged user executors run as under strict when Director runs as root.' },
+  { variable: 'DIRECTOR_SCRIPT_NETWORK', default: 'allow', meaning: 'allow or deny: whether strict scripts may open network connections. deny needs Node 25 or newer (its permission model covers the network); on older Node start-up stops with that message.' },
   { variable: 'DIRECTOR_SCRIPT_ORIGINS', default: '(any)', meaning: 'Comma-separated URL prefixes a task\'s script must start with; others are rejected with 400.' },
   { variable: 'DIRECTOR_FETCH_TIMEOUT_MS', default: '10000', meaning: 'Timeout of one script (or sibling JSON) fetch.' },
   { variable: 'DIRECTOR_SCRIPT_MAX_BYTES', default: '5242880', meaning: 'Largest script accepted from the assets.' },
@@ -218,6 +222,17 @@ function instanceId(env: Env): string {
   return text;
 }
 
+function scriptNetwork(env: Env): 'allow' | 'deny' {
+  const value = read(env, 'DIRECTOR_SCRIPT_NETWORK')?.toLowerCase() ?? 'allow';
+  if (value !== 'allow' && value !== 'deny') {
+    throw new ConfigError('DIRECTOR_SCRIPT_NETWORK', `"${value}" is neither allow nor deny`, 'Use allow (default) or deny.');
+  }
+  if (value === 'deny' && !permissionSupport().restrictsNetwork) {
+    throw new ConfigError('DIRECTOR_SCRIPT_NETWORK', `Node ${process.version} cannot deny scripts the network (its permission model does not cover it)`, 'Run Director on Node 25 or newer, or unset DIRECTOR_SCRIPT_NETWORK.');
+  }
+  return value;
+}
+
 /** Reads the environment once; throws ConfigError naming the variable and the fix. */
 export function loadConfig(env: Env = process.env): Config {
   const policy = read(env, 'DIRECTOR_SCRIPT_POLICY') ?? 'strict';
@@ -258,6 +273,7 @@ export function loadConfig(env: Env = process.env): Config {
     scriptModules: list(env, 'DIRECTOR_SCRIPT_MODULES'),
     scriptModulesDir: modulesDir === undefined ? null : path.resolve(modulesDir),
     scriptUser: read(env, 'DIRECTOR_SCRIPT_USER') ?? 'nobody',
+    scriptNetwork: scriptNetwork(env),
     scriptOrigins: list(env, 'DIRECTOR_SCRIPT_ORIGINS'),
     fetchTimeoutMs: integer(env, 'DIRECTOR_FETCH_TIMEOUT_MS', 10_000, 1),
     scriptMaxBytes: integer(env, 'DIRECTOR_SCRIPT_MAX_BYTES', 5 * 1024 * 1024, 1),

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ScriptPolicy } from '../config.js';
 import { executorUser } from './executor-user.js';
+import { permissionFlags } from '../lib/node-permission.js';
 import type { ExecutorInit } from './protocol.js';
 
 /** Built-ins a strict script may require: what a network script needs and nothing that reaches the host. */
@@ -29,6 +30,7 @@ export interface LaunchOptions {
   readonly scriptModules: readonly string[];
   readonly scriptModulesDir: string | null;
   readonly scriptUser: string;
+  readonly scriptNetwork: 'allow' | 'deny';
   /** Director's environment: copied whole under trusted, filtered under strict. */
   readonly env: Readonly<Record<string, string | undefined>>;
 }
@@ -88,8 +90,7 @@ export function planExecutorLaunch(options: LaunchOptions): ExecutorLaunch {
   const { mirror } = user;
   const at = (p: string): string => (mirror === undefined ? p : path.join(mirror, p));
   const execArgv = [
-    '--experimental-permission',
-    '--disable-warning=ExperimentalWarning',
+    ...permissionFlags(options.scriptNetwork),
     ...readable.map((dir) => `--allow-fs-read=${at(dir)}${path.sep}`),
     heap,
   ];

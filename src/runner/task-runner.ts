@@ -44,6 +44,7 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
     scriptModules: config.scriptModules,
     scriptModulesDir: config.scriptModulesDir,
     scriptUser: config.scriptUser,
+    scriptNetwork: config.scriptNetwork,
     env: deps.env,
   });
   for (const warning of launch.warnings) logger.warn(warning);

@@ -28,6 +28,7 @@ export async function startTestPool(options: TestPoolOptions = {}): Promise<Test
     scriptModules: [],
     scriptModulesDir: null,
     scriptUser: 'nobody',
+    scriptNetwork: 'allow',
     env: process.env,
     ...options,
   });
