@@ -32,6 +32,12 @@ export interface Config {
   readonly bodyLimitBytes: number;
   readonly corsOrigins: readonly string[];
   readonly executors: number;
+  /** Runs in progress at once (fetching or executing); beyond it runs wait in order. */
+  readonly maxRuns: number;
+  /** Resident memory all executors together may use; each is killed past its share. */
+  readonly executionMemoryMb: number;
+  /** strict: heap cap of each task's worker. */
+  readonly runMemoryMb: number;
   readonly runTimeoutMs: number;
   readonly manualRunTimeoutMs: number;
   readonly executorMemoryMb: number;
@@ -95,7 +101,10 @@ export const settings: readonly Setting[] = [
   { variable: 'LOG_LEVEL', default: 'info', meaning: 'pino level: fatal, error, warn, info, debug, trace or silent.' },
   { variable: 'DIRECTOR_BODY_LIMIT', default: '16777216', meaning: 'Largest accepted request body in bytes; larger bodies get 413.' },
   { variable: 'DIRECTOR_CORS_ORIGINS', default: '*', meaning: 'Comma-separated allowed origins for CORS, or * for any.' },
-  { variable: 'DIRECTOR_EXECUTORS', default: 'number of CPU cores', meaning: 'Size of the executor pool (child processes running scripts).' },
+  { variable: 'DIRECTOR_EXECUTORS', default: 'number of CPU cores', meaning: 'Executor processes. Each runs many scripts at once (a script waiting on I/O holds no executor); more processes only spread CPU-bound scripts over more cores.' },
+  { variable: 'DIRECTOR_EXECUTION_MEMORY_MB', default: '2048', meaning: 'Resident memory all executors together may use (workers, heaps, Buffers). Each executor is killed past its share (this / DIRECTOR_EXECUTORS); its runs are recorded lost.' },
+  { variable: 'DIRECTOR_MAX_RUNS', default: 'strict: (DIRECTOR_EXECUTION_MEMORY_MB − 64 per executor) / 8; trusted: 1000', meaning: 'Runs in progress at once (fetching or executing). Beyond it runs wait in order (queued → started). Under strict each run in progress holds its task\'s worker thread, measured at ~8 MB resident.' },
+  { variable: 'DIRECTOR_RUN_MEMORY_MB', default: '128', meaning: 'strict: heap cap of each task\'s worker thread; a run past it fails (MemoryLimitExceeded) and no other task\'s run is touched.' },
   { variable: 'DIRECTOR_RUN_TIMEOUT_MS', default: '300000', meaning: 'Default timeout of a scheduled run (a task\'s `timeout` overrides it).' },
   { variable: 'DIRECTOR_MANUAL_RUN_TIMEOUT_MS', default: '1800000', meaning: 'Default timeout of /run and /tasks/test (backup scripts run for minutes).' },
   { variable: 'DIRECTOR_EXECUTOR_MEMORY_MB', default: '512', meaning: 'Heap cap of each executor; an RSS watchdog kills an executor at twice this.' },
@@ -222,6 +231,16 @@ function instanceId(env: Env): string {
   return text;
 }
 
+/**
+ * Runs in progress at once, derived from memory. Under strict each holds a worker thread: ~8 MB resident
+ * measured here (Node 20–26), on top of ~64 MB per executor process. Under trusted runs share their
+ * executor's heap; what a waiting run holds is small, so the bound is a round guard against runaway bursts.
+ */
+export function maxRunsDefault(policy: ScriptPolicy, executionMemoryMb: number, executors: number): number {
+  if (policy === 'trusted') return 1000;
+  return Math.max(1, Math.floor((executionMemoryMb - 64 * executors) / 8));
+}
+
 function scriptNetwork(env: Env): 'allow' | 'deny' {
   const value = read(env, 'DIRECTOR_SCRIPT_NETWORK')?.toLowerCase() ?? 'allow';
   if (value !== 'allow' && value !== 'deny') {
@@ -252,6 +271,8 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('LOG_LEVEL', `"${logLevel}" is not a level`, 'Use fatal, error, warn, info, debug, trace or silent.');
   }
   const modulesDir = read(env, 'DIRECTOR_SCRIPT_MODULES_DIR');
+  const executors = integer(env, 'DIRECTOR_EXECUTORS', availableParallelism(), 1, 256);
+  const executionMemoryMb = integer(env, 'DIRECTOR_EXECUTION_MEMORY_MB', 2048, 64);
   const tasksDir = read(env, 'DIRECTOR_TASKS_DIR');
   const config: Config = {
     port: integer(env, 'PORT', 5800, 0, 65535),
@@ -263,7 +284,10 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     bodyLimitBytes: integer(env, 'DIRECTOR_BODY_LIMIT', 16 * 1024 * 1024, 1024),
     corsOrigins: list(env, 'DIRECTOR_CORS_ORIGINS').length ? list(env, 'DIRECTOR_CORS_ORIGINS') : ['*'],
-    executors: integer(env, 'DIRECTOR_EXECUTORS', availableParallelism(), 1, 256),
+    executors,
+    maxRuns: integer(env, 'DIRECTOR_MAX_RUNS', maxRunsDefault(policy, executionMemoryMb, executors), 1, 100_000),
+    executionMemoryMb,
+    runMemoryMb: integer(env, 'DIRECTOR_RUN_MEMORY_MB', 128, 16, 16_384),
     runTimeoutMs: integer(env, 'DIRECTOR_RUN_TIMEOUT_MS', 300_000, 1),
     manualRunTimeoutMs: integer(env, 'DIRECTOR_MANUAL_RUN_TIMEOUT_MS', 1_800_000, 1),
     executorMemoryMb: integer(env, 'DIRECTOR_EXECUTOR_MEMORY_MB', 512, 32),

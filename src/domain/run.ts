@@ -35,10 +35,13 @@ export interface RunRecord {
   /** Which Director process owns (or owned) the run. */
   readonly owner: string;
   readonly createdMs: number;
+  /** When the run was handed to execution (it may then wait for a place among the runs in progress). */
+  readonly queuedMs: number | null;
+  /** When the script's main() was entered (reported by its executor); when it never was, when Director got to the run. */
   readonly startedMs: number | null;
   readonly finishedMs: number | null;
   readonly durationMs: number | null;
-  /** startedMs − slot: how late the scheduler was. Null for manual runs. */
+  /** startedMs − slot: how late the script really began, queue wait included. Null for manual runs. */
   readonly latenessMs: number | null;
   /** The script's result as JSON text (size-capped). */
   readonly result: string | null;
@@ -50,30 +53,27 @@ export interface RunRecord {
   readonly leaseUntilMs: number | null;
 }
 
-/** What the executor reports for one run, before it is written to the run row. */
+interface ReportedRun {
+  readonly logs: string;
+  readonly queuedMs: number;
+  readonly startedMs: number;
+  readonly finishedMs: number;
+  readonly scriptUrl: string | null;
+  readonly scriptSha256: string | null;
+}
+
+/** What the runner reports for one run, before it is written to the run row. */
 export type RunReport =
-  | {
+  | (ReportedRun & {
       readonly outcome: 'succeeded';
       /**
        * JSON text of the result; null when `main` returned undefined. That is a success for a
        * scheduled run, but /run and /tasks/test answer it with 500 as the original's clients expect.
        */
       readonly result: string | null;
-      readonly logs: string;
-      readonly startedMs: number;
-      readonly finishedMs: number;
-      readonly scriptUrl: string | null;
-      readonly scriptSha256: string | null;
-    }
-  | {
-      readonly outcome: 'failed' | 'timed_out';
-      readonly error: RunError;
-      readonly logs: string;
-      readonly startedMs: number;
-      readonly finishedMs: number;
-      readonly scriptUrl: string | null;
-      readonly scriptSha256: string | null;
-    };
+    })
+  /** `lost`: ended through no fault of its own (its executor was killed for another run); retries apply. */
+  | (ReportedRun & { readonly outcome: 'failed' | 'timed_out' | 'lost'; readonly error: RunError });
 
 export interface RunStats {
   readonly counts: Readonly<Record<RunOutcome | 'running', number>>;

@@ -5,12 +5,13 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RunRecord } from '../domain/run.js';
 import type { DirectorEvents } from './events.js';
+import type { RunnerState } from '../runner/runner.js';
 
 export interface MetricsDeps {
   readonly events: DirectorEvents;
   readonly store: { countTasks(): Promise<{ total: number; running: number }> };
   /** Null when no executor pool exists (the pool gauges then read 0). */
-  readonly runner: { poolState(): { readonly size: number; readonly busy: number; readonly queued: number } } | null;
+  readonly runner: { poolState(): RunnerState } | null;
 }
 
 export interface Metrics {
@@ -52,7 +53,11 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
   });
   const lateness = new Histogram({
-    name: 'director_slot_lateness_seconds', help: 'Scheduled runs: start minus slot (the scheduler\'s quality figure)', registers,
+    name: 'director_slot_lateness_seconds', help: 'Scheduled runs: main() entered minus slot, queue wait included (the scheduler\'s quality figure)', registers,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  });
+  const queueWait = new Histogram({
+    name: 'director_run_queue_wait_seconds', help: 'Runs: main() entered minus queued (waiting for a place, fetching, starting a worker)', registers,
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
   });
   const slotsSkipped = new Counter({ name: 'director_slots_skipped_total', help: 'Slots recorded as skipped (overlap, or the record of missed slots)', registers });
@@ -71,16 +76,16 @@ export function createMetrics(deps: MetricsDeps): Metrics {
 
   const tasks = new Gauge({ name: 'director_tasks', help: 'Stored tasks by state', labelNames: ['state'], registers });
   const executors = new Gauge({ name: 'director_executors', help: 'Executor processes in the pool', registers });
-  const executorsBusy = new Gauge({ name: 'director_executors_busy', help: 'Executors running a script', registers });
-  const executorQueue = new Gauge({ name: 'director_executor_queue', help: 'Runs waiting for a free executor', registers });
+  const runsInProgress = new Gauge({ name: 'director_runs_in_progress', help: 'Runs fetching or executing (at most DIRECTOR_MAX_RUNS)', registers });
+  const runsQueued = new Gauge({ name: 'director_runs_queued', help: 'Runs waiting for a place among the runs in progress', registers });
 
   // State is read before the registry serialises (not in prom-client's per-metric collect, which runs
   // concurrently with the others): a failing countTasks then shows in that very scrape's error count.
   async function readState(): Promise<void> {
-    const pool = deps.runner?.poolState() ?? { size: 0, busy: 0, queued: 0 };
-    executors.set(pool.size);
-    executorsBusy.set(pool.busy);
-    executorQueue.set(pool.queued);
+    const pool = deps.runner?.poolState() ?? { executors: 0, running: 0, queued: 0, maxRuns: 0 };
+    executors.set(pool.executors);
+    runsInProgress.set(pool.running);
+    runsQueued.set(pool.queued);
     try {
       const counts = await deps.store.countTasks();
       tasks.set({ state: 'running' }, counts.running);
@@ -97,6 +102,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     if (run.status === 'lost') runsLost.inc();
     if (run.durationMs !== null && run.status !== 'skipped') runDuration.observe({ outcome: run.status }, run.durationMs / 1000);
     if (run.trigger === 'schedule' && run.latenessMs !== null && run.status !== 'skipped') lateness.observe(Math.max(0, run.latenessMs) / 1000);
+    if (run.queuedMs !== null && run.startedMs !== null && run.status !== 'skipped') queueWait.observe(Math.max(0, run.startedMs - run.queuedMs) / 1000);
   }
   const off = deps.events.on('run:finished', onFinished);
 

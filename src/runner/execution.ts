@@ -8,30 +8,32 @@ import type { ExecutorLaunch } from './executor-launch.js';
 import type { RunContext } from './protocol.js';
 
 export interface ExecuteRequest {
+  /** Runs with the same key may share a worker under strict; runs with different keys never do. */
+  readonly taskKey: string;
   readonly source: string;
   /** Shown in the script's stack traces. */
   readonly filename: string;
   readonly config: unknown;
   readonly context: RunContext;
   readonly timeoutMs: number;
-  /** Called when an executor takes the run (not when it fails before that, e.g. at shutdown). */
-  readonly onStarted?: () => void;
 }
 
-interface Timing {
+interface Ending {
   readonly logs: string;
-  readonly startedMs: number;
+  /** When main() was entered, on the pool's clock; null when it never was (compile error, death before). */
+  readonly enteredMs: number | null;
   readonly finishedMs: number;
 }
 
+/** `lost`: the run ended through no fault of its own (its executor had to be killed for another run). */
 export type Execution =
-  | (Timing & { readonly outcome: 'succeeded'; readonly result: string | null })
-  | (Timing & { readonly outcome: 'failed' | 'timed_out'; readonly error: RunError });
+  | (Ending & { readonly outcome: 'succeeded'; readonly result: string | null })
+  | (Ending & { readonly outcome: 'failed' | 'timed_out' | 'lost'; readonly error: RunError });
 
 export interface PoolState {
-  readonly size: number;
-  readonly busy: number;
-  readonly queued: number;
+  readonly executors: number;
+  /** Runs handed to executors and not finished. */
+  readonly running: number;
 }
 
 export interface ExecutorPool {
@@ -39,25 +41,28 @@ export interface ExecutorPool {
   ready(): Promise<void>;
   /** Never rejects: whatever the script does becomes an Execution. */
   execute(request: ExecuteRequest): Promise<Execution>;
+  /** strict: starts the task's worker ahead of its slot. */
+  prepare(taskKey: string): void;
+  /** strict: ends the task's worker once idle. */
+  forget(taskKey: string): void;
   state(): PoolState;
-  /** Idempotent. Queued runs fail at once; running ones get `graceMs` (their signal is aborted), then are killed. */
+  /** Idempotent. Running runs get `graceMs` (their signal is aborted), then their executors are killed. */
   close(graceMs: number): Promise<void>;
 }
 
 export interface ExecutorPoolOptions {
   readonly size: number;
   readonly launch: ExecutorLaunch;
-  /** Heap cap given to the executor; the RSS watchdog kills at twice this (Buffers live outside the heap). */
-  readonly memoryMb: number;
-  readonly drainMs: number;
+  /** Resident memory one executor may use, workers and Buffers included; past it, it is killed. */
+  readonly rssLimitMb: number;
   readonly logger: Logger;
   readonly now?: () => number;
 }
 
 /** A run whose executor died: out of heap (V8's fatal message says so), or any other exit. */
-export function executorDeathError(output: string, code: number | null, signal: NodeJS.Signals | null, memoryMb: number): RunError {
+export function executorDeathError(output: string, code: number | null, signal: NodeJS.Signals | null): RunError {
   if (/heap out of memory|Reached heap limit/i.test(output)) {
-    return { stage: 'executor', name: 'MemoryLimitExceeded', message: `the script ran out of memory (heap limit ${memoryMb} MB, DIRECTOR_EXECUTOR_MEMORY_MB); its executor was replaced` };
+    return { stage: 'executor', name: 'MemoryLimitExceeded', message: 'the executor running the script ran out of memory; it was replaced' };
   }
   const detail = output.trim().split('\n').slice(-3).join(' | ');
   return {
@@ -73,10 +78,9 @@ export function describeExit(code: number | null, signal: NodeJS.Signals | null)
 
 /**
  * Resident memory of a process from /proc (Linux); null when it is gone or there is no /proc. Read
- * synchronously: procfs answers from memory in microseconds, while the asynchronous read took four
- * round trips through the thread pool, ten times a second per busy executor.
+ * synchronously: procfs answers from memory in microseconds.
  */
-export async function readRssKb(pid: number): Promise<number | null> {
+export function readRssKb(pid: number): number | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);

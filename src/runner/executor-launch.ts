@@ -21,7 +21,12 @@ export const executorFile = path.join(executorDir, 'executor.cjs');
 
 export interface LaunchOptions {
   readonly policy: ScriptPolicy;
+  /** Heap cap of the executor's own thread (trusted scripts run on it). */
   readonly memoryMb: number;
+  /** strict: heap cap of each task's worker. */
+  readonly runMemoryMb: number;
+  /** strict: task workers one executor keeps, idle ones included. */
+  readonly maxWorkers: number;
   readonly drainMs: number;
   readonly resultMaxBytes: number;
   readonly logMaxBytes: number;
@@ -80,6 +85,9 @@ export function planExecutorLaunch(options: LaunchOptions): ExecutorLaunch {
     resultMaxBytes: options.resultMaxBytes,
     logMaxBytes: options.logMaxBytes,
     drainMs: options.drainMs,
+    runMemoryMb: options.runMemoryMb,
+    maxWorkers: options.maxWorkers,
+    directorPid: process.pid,
   };
   const heap = `--max-old-space-size=${options.memoryMb}`;
   if (options.policy === 'trusted') {
@@ -91,6 +99,9 @@ export function planExecutorLaunch(options: LaunchOptions): ExecutorLaunch {
   const at = (p: string): string => (mirror === undefined ? p : path.join(mirror, p));
   const execArgv = [
     ...permissionFlags(options.scriptNetwork),
+    // Each task's worker is started by the executor itself; scripts cannot reach worker_threads.
+    '--allow-worker',
+    '--disable-warning=SecurityWarning',
     ...readable.map((dir) => `--allow-fs-read=${at(dir)}${path.sep}`),
     heap,
   ];

@@ -1,33 +1,45 @@
-// A pool of warm executor processes, one run at a time each; an executor that times out, exceeds its
-// memory, crashes or is left with pending work is killed and replaced, failing at most its own run.
+// A pool of executor processes, each running many runs at once: a run that waits on I/O holds nothing
+// another run needs. Under strict, each task's runs go to the executor that holds its worker.
+// A run that times out ends alone (strict: its worker; trusted: its signal, or its executor when the
+// executor no longer answers); an executor that dies or is killed ends its other runs as `lost`.
 
-import { randomUUID } from 'node:crypto';
 import type { RunError } from '../domain/run.js';
 import { describeExit, executorDeathError, readRssKb, type ExecuteRequest, type Execution, type ExecutorPool, type ExecutorPoolOptions, type PoolState } from './execution.js';
-import { clearDrain, forkExecutor, killExecutor, OUTPUT_TAIL_CHARS, sendToExecutor, type Executor, type Job } from './executor-process.js';
-import { isFromExecutor, type FromExecutor, type ToExecutor } from './protocol.js';
+import { killExecutor, OUTPUT_TAIL_CHARS, sendToExecutor, spawnExecutor, type Executor, type Job } from './executor-process.js';
+import type { FromExecutor, ToExecutor } from './protocol.js';
 
 export type { ExecuteRequest, Execution, ExecutorPool, ExecutorPoolOptions, PoolState };
 
-/** The executor reports the end of its drain itself; this is only for an executor that cannot (blocked). */
-const DRAIN_SLACK_MS = 2000;
 const WATCHDOG_MS = 100;
+/** A trusted executor that does not answer a ping within this after a timeout is blocked (a loop): it is killed. */
+const PING_GRACE_MS = 1000;
 const STARTUP_FAILURES_BEFORE_GIVING_UP = 3;
+/** Late messages are expected for this many runs an executor held that were settled without it. */
+const SETTLED_IDS_KEPT = 1000;
 
 export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
   const { launch, logger } = options;
   const now = options.now ?? Date.now;
+  const strict = launch.init.policy === 'strict';
   const executors = new Set<Executor>();
-  const queue: Job[] = [];
+  /** Runs that came while no executor was ready yet. */
+  const waiting: Array<{ request: ExecuteRequest; resolve: (execution: Execution) => void }> = [];
+  /** strict: which executor holds each task's worker. */
+  const affinity = new Map<string, Executor>();
+  // The largest legitimate message: a result and the logs, both capped, plus the header.
+  const maxMessageBytes = launch.init.resultMaxBytes + launch.init.logMaxBytes + 256 * 1024;
   let closing: Promise<void> | null = null;
   let startupFailures = 0;
   let lastStartupError = '';
   let respawnTimer: NodeJS.Timeout | null = null;
+  let nextRunId = 0;
+  let nextPing = 0;
+  const pings = new Map<number, { executor: Executor; timer: NodeJS.Timeout }>();
   const readyWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
-  const rssLimitKb = options.memoryMb * 2 * 1024;
-  const watchdog = setInterval(() => void checkMemory(), WATCHDOG_MS);
+  const rssLimitKb = options.rssLimitMb * 1024;
+  const watchdog = setInterval(checkMemory, WATCHDOG_MS);
   watchdog.unref();
-  const send = (executor: Executor, message: ToExecutor): void => sendToExecutor(executor, message, logger);
+  const send = (executor: Executor, message: ToExecutor, body: Buffer | null = null): void => sendToExecutor(executor, message, body);
   const kill = (executor: Executor, reason: string): void => killExecutor(executor, reason, logger);
 
   for (let i = 0; i < options.size; i++) spawn();
@@ -35,111 +47,147 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
   function spawn(): void {
     let executor: Executor;
     try {
-      executor = forkExecutor({ launch, logger, onMessage, onExit });
+      executor = spawnExecutor({ launch, logger, maxMessageBytes, onMessage: handle, onBroken: broken, onExit });
     } catch (error) {
-      startupFailed(`cannot fork an executor: ${String(error)}`);
+      startupFailed(`cannot spawn an executor: ${String(error)}`);
       return;
     }
     executors.add(executor);
     send(executor, launch.init);
   }
 
-  function onMessage(executor: Executor, message: unknown): void {
-    if (!isFromExecutor(message)) {
-      logger.warn({ pid: executor.child.pid }, 'an executor sent a malformed message; ignored');
-      return;
-    }
-    handle(executor, message);
+  /** A message Director cannot accept ends the executor that sent it; Director goes on. */
+  function broken(executor: Executor, reason: string): void {
+    if (executor.status === 'dead') return;
+    logger.warn({ pid: executor.child.pid, reason }, 'an executor broke the protocol; it is killed and its runs are lost');
+    kill(executor, `protocol: ${reason}`);
   }
 
   function handle(executor: Executor, message: FromExecutor): void {
-    switch (message.type) {
-      case 'ready':
-        if (executor.status !== 'starting') return;
-        executor.status = 'idle';
-        startupFailures = 0;
-        settleReadyWaiters();
-        dispatch();
-        return;
-      case 'done':
-      case 'failed': {
-        const job = executor.job;
-        if (executor.status !== 'busy' || job === null || job.runId !== message.runId) return;
-        executor.job = null;
-        executor.drained = { runId: job.runId, taskId: job.request.context.taskId };
-        if (message.idle) {
-          executor.status = 'idle';
-        } else {
-          executor.status = 'draining';
-          executor.drainTimer = setTimeout(() => kill(executor, 'its drain did not end'), options.drainMs + DRAIN_SLACK_MS);
-        }
-        const timing = { logs: message.logs, startedMs: job.startedMs, finishedMs: now() };
-        settle(job, message.type === 'done'
-          ? { outcome: 'succeeded', result: message.result, ...timing }
-          : { outcome: 'failed', error: message.error, ...timing });
-        if (message.idle) dispatch();
-        return;
+    if (executor.status === 'dead') return;
+    if (message.type === 'ready') {
+      if (executor.status !== 'starting') return broken(executor, 'a second ready');
+      executor.status = 'ready';
+      startupFailures = 0;
+      settleReadyWaiters();
+      for (const { request, resolve } of waiting.splice(0)) dispatch(request, resolve);
+      return;
+    }
+    if (message.type === 'pong') {
+      const ping = pings.get(message.id);
+      if (ping?.executor === executor) {
+        clearTimeout(ping.timer);
+        pings.delete(message.id);
       }
+      return;
+    }
+    const job = executor.jobs.get(message.runId);
+    if (job === undefined) {
+      // Only runs this executor held may still be spoken of (a late log, the end of a timed-out run).
+      if (!executor.settledIds.has(message.runId)) broken(executor, `a message about run ${message.runId}, which it does not hold`);
+      else if (message.type === 'late' || message.type === 'log') logger.info({ runId: message.runId, output: message.text.slice(0, OUTPUT_TAIL_CHARS) }, 'script output after its run was recorded');
+      return;
+    }
+    switch (message.type) {
+      case 'entered':
+        if (job.enteredMs !== null) return broken(executor, 'a run entered twice');
+        // The executor's wall clock, moved onto the pool's clock (the cluster's may be offset).
+        job.enteredMs = message.atMs + (now() - Date.now());
+        return;
       case 'log':
-        if (executor.job !== null && executor.job.runId === message.runId) executor.job.logs += message.text;
-        return;
-      case 'idle':
-        if (executor.status !== 'draining' || executor.drained?.runId !== message.runId) return;
-        clearDrain(executor);
-        executor.status = 'idle';
-        dispatch();
-        return;
-      case 'recycle':
-        if (executor.status !== 'draining' || executor.drained?.runId !== message.runId) return;
-        logger.info({ taskId: executor.drained.taskId, reason: message.reason }, 'recycling an executor; a fresh one replaces it');
-        kill(executor, message.reason);
+        job.logs += message.text;
         return;
       case 'late':
-        if (executor.drained?.runId !== message.runId) return;
-        logger.info({ taskId: executor.drained.taskId, output: message.text.slice(0, OUTPUT_TAIL_CHARS) }, 'script output after its run was recorded');
         return;
+      case 'done':
+        return settle(job, { outcome: 'succeeded', result: message.result, logs: message.logs, enteredMs: job.enteredMs, finishedMs: now() });
+      case 'failed':
+        return settle(job, { outcome: 'failed', error: message.error, logs: message.logs, enteredMs: job.enteredMs, finishedMs: now() });
+      case 'lost':
+        return settle(job, { outcome: 'lost', error: message.error, logs: job.logs, enteredMs: job.enteredMs, finishedMs: now() });
     }
   }
 
-  function dispatch(): void {
-    while (queue.length > 0 && closing === null) {
-      const executor = [...executors].find((e) => e.status === 'idle');
-      if (executor === undefined) return;
-      const job = queue.shift() as Job;
-      executor.status = 'busy';
-      executor.job = job;
-      job.startedMs = now();
-      job.timer = setTimeout(() => timeOut(executor, job), job.request.timeoutMs);
-      const { source, filename, config, context, onStarted } = job.request;
-      send(executor, { type: 'run', runId: job.runId, source, filename, config, context });
-      onStarted?.();
+  function pick(taskKey: string): Executor | undefined {
+    if (strict) {
+      const held = affinity.get(taskKey);
+      if (held !== undefined && held.status === 'ready') return held;
     }
+    let best: Executor | undefined;
+    for (const executor of executors) {
+      if (executor.status !== 'ready') continue;
+      const load = strict ? executor.taskKeys.size : executor.jobs.size;
+      if (best === undefined || load < (strict ? best.taskKeys.size : best.jobs.size)) best = executor;
+    }
+    if (strict && best !== undefined) {
+      affinity.set(taskKey, best);
+      best.taskKeys.add(taskKey);
+    }
+    return best;
+  }
+
+  function dispatch(request: ExecuteRequest, resolve: (execution: Execution) => void): void {
+    const executor = pick(request.taskKey);
+    if (executor === undefined) {
+      waiting.push({ request, resolve });
+      return;
+    }
+    const runId = String(++nextRunId);
+    const job: Job = { runId, request, resolve, executor, enteredMs: null, logs: '', timer: null, settled: false };
+    executor.jobs.set(runId, job);
+    job.timer = setTimeout(() => timeOut(job), request.timeoutMs);
+    const { taskKey, filename, config, context } = request;
+    send(executor, { type: 'run', runId, taskKey, filename, config, context }, Buffer.from(request.source));
   }
 
   function settle(job: Job, execution: Execution): void {
     if (job.settled) return;
     job.settled = true;
     if (job.timer !== null) clearTimeout(job.timer);
+    job.executor.jobs.delete(job.runId);
     job.resolve(execution);
   }
 
-  function fail(job: Job, error: RunError, outcome: 'failed' | 'timed_out' = 'failed'): void {
-    settle(job, { outcome, error, logs: job.logs, startedMs: job.startedMs, finishedMs: now() });
+  /** Settled without the executor: what it says later of this run is expected, not a breach. */
+  function settleAside(job: Job, outcome: 'failed' | 'timed_out' | 'lost', error: RunError): void {
+    const ids = job.executor.settledIds;
+    ids.add(job.runId);
+    if (ids.size > SETTLED_IDS_KEPT) ids.delete(ids.values().next().value as string);
+    settle(job, { outcome, error, logs: job.logs, enteredMs: job.enteredMs, finishedMs: now() });
   }
 
-  function timeOut(executor: Executor, job: Job): void {
-    const message = `the run did not finish within ${job.request.timeoutMs} ms; its executor was killed and replaced`;
-    fail(job, { stage: 'timeout', name: 'TimeoutError', message }, 'timed_out');
-    kill(executor, 'its run timed out');
+  function timeOut(job: Job): void {
+    const executor = job.executor;
+    const ended = strict ? 'its worker was ended' : 'its signal was aborted';
+    settleAside(job, 'timed_out', { stage: 'timeout', name: 'TimeoutError', message: `the run did not finish within ${job.request.timeoutMs} ms; ${ended}` });
+    send(executor, { type: 'cancel', runId: job.runId, reason: 'timeout' });
+    if (!strict) checkResponsive(executor);
+  }
+
+  /** A trusted script in a loop blocks its whole executor: if it does not answer, it is killed. */
+  function checkResponsive(executor: Executor): void {
+    const id = ++nextPing;
+    const timer = setTimeout(() => {
+      pings.delete(id);
+      if (executor.status === 'dead') return;
+      logger.warn({ pid: executor.child.pid, runs: executor.jobs.size }, `an executor did not answer within ${PING_GRACE_MS} ms after a run timed out (a script blocks it); killing it, its other runs are lost`);
+      lose(executor, { stage: 'executor', name: 'ExecutorBlocked', message: 'another run blocked the executor this run shared past its timeout; the executor was killed' });
+      kill(executor, 'blocked after a timeout');
+    }, PING_GRACE_MS);
+    pings.set(id, { executor, timer });
+    send(executor, { type: 'ping', id });
+  }
+
+  function lose(executor: Executor, error: RunError): void {
+    for (const job of [...executor.jobs.values()]) settleAside(job, 'lost', error);
   }
 
   function onExit(executor: Executor, code: number | null, signal: NodeJS.Signals | null): void {
     if (!executors.delete(executor)) return;
     const wasStarting = executor.status === 'starting';
     executor.status = 'dead';
-    clearDrain(executor);
-    if (executor.job !== null) fail(executor.job, executorDeathError(executor.output, code, signal, options.memoryMb));
-    executor.job = null;
+    for (const key of executor.taskKeys) if (affinity.get(key) === executor) affinity.delete(key);
+    lose(executor, executorDeathError(executor.output, code, signal));
     if (closing !== null) return;
     if (wasStarting) startupFailed(`an executor exited while starting (${describeExit(code, signal)}): ${executor.output.trim()}`);
     else spawn();
@@ -152,7 +200,7 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
     const delay = Math.min(100 * 2 ** startupFailures, 10_000);
     logger.error({ reason, attempt: startupFailures }, `an executor failed to start; retrying in ${delay} ms`);
     if (startupFailures >= STARTUP_FAILURES_BEFORE_GIVING_UP) {
-      for (const job of queue.splice(0)) fail(job, unavailable());
+      for (const { resolve } of waiting.splice(0)) resolve(failure(unavailable()));
       settleReadyWaiters();
     }
     if (respawnTimer === null && closing === null) {
@@ -164,12 +212,16 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
     }
   }
 
+  function failure(error: RunError): Execution {
+    return { outcome: 'failed', error, logs: '', enteredMs: null, finishedMs: now() };
+  }
+
   function unavailable(): RunError {
     return { stage: 'executor', name: 'ExecutorUnavailable', message: `no executor could start: ${lastStartupError}` };
   }
 
   function settleReadyWaiters(): void {
-    const started = [...executors].filter((e) => e.status !== 'starting' && e.status !== 'dead').length;
+    const started = [...executors].filter((e) => e.status === 'ready').length;
     const failedHard = startupFailures >= STARTUP_FAILURES_BEFORE_GIVING_UP;
     if (started < options.size && !failedHard) return;
     for (const waiter of readyWaiters.splice(0)) {
@@ -178,15 +230,15 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
     }
   }
 
-  async function checkMemory(): Promise<void> {
+  function checkMemory(): void {
     for (const executor of executors) {
       const pid = executor.child.pid;
-      if ((executor.status !== 'busy' && executor.status !== 'draining') || pid === undefined) continue;
-      const rssKb = await readRssKb(pid);
-      // Re-read after the await: the executor may have finished or died meanwhile.
-      if (rssKb === null || rssKb <= rssLimitKb || isDead(executor)) continue;
-      const message = `the executor used ${Math.round(rssKb / 1024)} MB of memory, more than the ${Math.round(rssLimitKb / 1024)} MB allowed (twice DIRECTOR_EXECUTOR_MEMORY_MB); it was killed and replaced`;
-      if (executor.job !== null) fail(executor.job, { stage: 'executor', name: 'MemoryLimitExceeded', message });
+      if (executor.status !== 'ready' || pid === undefined) continue;
+      const rssKb = readRssKb(pid);
+      if (rssKb === null || rssKb <= rssLimitKb) continue;
+      const message = `the executor used ${Math.round(rssKb / 1024)} MB of memory, more than the ${options.rssLimitMb} MB each may use (DIRECTOR_EXECUTION_MEMORY_MB / DIRECTOR_EXECUTORS); it was killed and replaced`;
+      logger.warn({ pid, runs: executor.jobs.size }, message);
+      lose(executor, { stage: 'executor', name: 'MemoryLimitExceeded', message });
       kill(executor, 'memory limit');
     }
   }
@@ -196,20 +248,21 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
   }
 
   async function close(graceMs: number): Promise<void> {
-    for (const job of queue.splice(0)) fail(job, shutdownError('Director shut down before the run started'));
+    for (const { resolve } of waiting.splice(0)) resolve(failure(shutdownError('Director shut down before the run started')));
     for (const executor of executors) {
-      if (executor.job !== null) send(executor, { type: 'abort', runId: executor.job.runId, reason: 'Director is shutting down' });
+      // Under strict a cancel ends the worker: at shutdown only the signal is aborted, as under trusted.
+      for (const job of executor.jobs.values()) if (!strict) send(executor, { type: 'cancel', runId: job.runId, reason: 'Director is shutting down' });
     }
     const deadline = Date.now() + graceMs;
-    // Running scripts and the pending work of finished ones (un-awaited requests) may end within the grace.
-    while (Date.now() < deadline && [...executors].some((e) => e.status === 'busy' || e.status === 'draining')) {
+    while (Date.now() < deadline && [...executors].some((e) => e.jobs.size > 0)) {
       await new Promise((resolve) => setTimeout(resolve, Math.min(20, Math.max(1, deadline - Date.now()))));
     }
     clearInterval(watchdog);
     if (respawnTimer !== null) clearTimeout(respawnTimer);
+    for (const { timer } of pings.values()) clearTimeout(timer);
     const exits = [...executors].map((e) => e.exited);
     for (const executor of executors) {
-      if (executor.job !== null) fail(executor.job, shutdownError(`the run did not finish within the ${graceMs} ms shutdown grace and was killed`));
+      for (const job of [...executor.jobs.values()]) settleAside(job, 'failed', shutdownError(`the run did not finish within the ${graceMs} ms shutdown grace and was killed`));
       kill(executor, 'shutdown');
     }
     await Promise.all(exits);
@@ -225,29 +278,32 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
       });
     },
     execute(request) {
-      if (closing !== null) {
-        return Promise.resolve({ outcome: 'failed', error: shutdownError('Director is shutting down; the run was not started'), logs: '', startedMs: now(), finishedMs: now() });
+      if (closing !== null) return Promise.resolve(failure(shutdownError('Director is shutting down; the run was not started')));
+      if (startupFailures >= STARTUP_FAILURES_BEFORE_GIVING_UP && ![...executors].some((e) => e.status === 'ready')) {
+        return Promise.resolve(failure(unavailable()));
       }
-      if (startupFailures >= STARTUP_FAILURES_BEFORE_GIVING_UP && ![...executors].some((e) => e.status !== 'starting')) {
-        return Promise.resolve({ outcome: 'failed', error: unavailable(), logs: '', startedMs: now(), finishedMs: now() });
-      }
-      return new Promise<Execution>((resolve) => {
-        queue.push({ runId: randomUUID(), request, resolve, startedMs: now(), logs: '', timer: null, settled: false });
-        dispatch();
-      });
+      return new Promise<Execution>((resolve) => dispatch(request, resolve));
+    },
+    prepare(taskKey) {
+      if (!strict || closing !== null) return;
+      const executor = pick(taskKey);
+      if (executor !== undefined) send(executor, { type: 'prepare', taskKey });
+    },
+    forget(taskKey) {
+      const executor = affinity.get(taskKey);
+      if (executor === undefined) return;
+      affinity.delete(taskKey);
+      executor.taskKeys.delete(taskKey);
+      send(executor, { type: 'forget', taskKey });
     },
     state() {
-      let busy = 0;
-      for (const executor of executors) if (executor.status === 'busy') busy += 1;
-      return { size: options.size, busy, queued: queue.length };
+      let running = 0;
+      for (const executor of executors) running += executor.jobs.size;
+      return { executors: executors.size, running };
     },
     close(graceMs) {
       closing ??= close(graceMs);
       return closing;
     },
   };
-}
-
-function isDead(executor: { readonly status: string }): boolean {
-  return executor.status === 'dead';
 }

@@ -1,4 +1,5 @@
-// The typed messages between the executor pool (Director's process) and an executor (a child process).
+// The typed messages between the executor pool (Director's process) and an executor (a child process),
+// sent as frames (executor/frames.cjs): a JSON header and a raw body for big text.
 // executor/executor.cjs is plain CommonJS and cannot import these types: keep both sides in step.
 
 import type { RunError, TriggerKind } from '../domain/run.js';
@@ -12,115 +13,112 @@ export interface RunContext {
   readonly attempt: number;
 }
 
-/** Sent once, right after fork: how this executor must behave for every run it takes. */
+/** Sent once, right after the executor starts: how it must behave for every run it takes. */
 export interface ExecutorInit {
   readonly type: 'init';
   readonly policy: ScriptPolicy;
   /** Built-in modules a script may require (strict); ignored under trusted, where all are allowed. */
   readonly builtins: readonly string[];
-  /** Package name → absolute folder of the package, for packages a script may require. */
+  /** Package name → absolute entry file, for packages a script may require. */
   readonly packages: Readonly<Record<string, string>>;
   /** Folders searched for any other package under trusted (modules dir, Director's node_modules). */
   readonly searchPaths: readonly string[];
   readonly resultMaxBytes: number;
   readonly logMaxBytes: number;
   readonly drainMs: number;
+  /** strict: heap cap of each task's worker. */
+  readonly runMemoryMb: number;
+  /** strict: task workers this executor keeps, idle ones included; beyond it the longest idle one ends. */
+  readonly maxWorkers: number;
+  /** Director's pid, taken by Director itself: the one process a trusted script may not signal. */
+  readonly directorPid: number;
 }
 
+/** Body: the script's source (UTF-8). */
 export interface RunMessage {
   readonly type: 'run';
   readonly runId: string;
-  readonly source: string;
+  /** The isolation unit under strict: runs with the same key share a worker, others never do. */
+  readonly taskKey: string;
   /** Shown in stack traces: the script's URL, or `test.js` for /tasks/test. */
   readonly filename: string;
   readonly config: unknown;
   readonly context: RunContext;
 }
 
-/** Aborts the running run's `context.signal` (shutdown); the pool kills the executor after a grace. */
-export interface AbortMessage {
-  readonly type: 'abort';
+/** Ends a run Director no longer waits for (timeout, shutdown): strict ends its worker, trusted aborts its signal. */
+export interface CancelMessage {
+  readonly type: 'cancel';
   readonly runId: string;
   readonly reason: string;
 }
 
-export type ToExecutor = ExecutorInit | RunMessage | AbortMessage;
-
-export interface ReadyMessage {
-  readonly type: 'ready';
+/** strict: start the task's worker now, before its slot. */
+export interface PrepareMessage {
+  readonly type: 'prepare';
+  readonly taskKey: string;
 }
 
-export interface DoneMessage {
-  readonly type: 'done';
-  readonly runId: string;
-  /** JSON text of the result, or null when `main` returned undefined. */
-  readonly result: string | null;
-  readonly logs: string;
-  /** True when the script left nothing pending: the executor is ready at once and sends no idle/recycle. */
-  readonly idle: boolean;
+/** strict: end the task's worker once idle (the task was deleted or changed, or a test run ended). */
+export interface ForgetMessage {
+  readonly type: 'forget';
+  readonly taskKey: string;
 }
 
-export interface FailedMessage {
-  readonly type: 'failed';
-  readonly runId: string;
-  readonly error: RunError;
-  readonly logs: string;
-  readonly idle: boolean;
+/** Answered by `pong` at once, unless the executor's event loop is blocked. */
+export interface PingMessage {
+  readonly type: 'ping';
+  readonly id: number;
 }
 
-/** Console output of a run still going (a run that gets killed keeps it); done/failed carry all of it. */
-export interface LogMessage {
-  readonly type: 'log';
-  readonly runId: string;
-  readonly text: string;
-}
+export type ToExecutor = ExecutorInit | RunMessage | CancelMessage | PrepareMessage | ForgetMessage | PingMessage;
 
-/** After done/failed with idle false: the script's pending work has finished, the executor can take another run. */
-export interface IdleMessage {
-  readonly type: 'idle';
-  readonly runId: string;
-}
+export type FromExecutor =
+  | { readonly type: 'ready' }
+  | { readonly type: 'pong'; readonly id: number }
+  /** main() was called, at `atMs` on the executor's wall clock. */
+  | { readonly type: 'entered'; readonly runId: string; readonly atMs: number }
+  /** Console output of a run still going (a run that gets killed keeps it); done/failed carry all of it. */
+  | { readonly type: 'log'; readonly runId: string; readonly text: string }
+  /** Output of a run after it was reported. */
+  | { readonly type: 'late'; readonly runId: string; readonly text: string }
+  /** Result: JSON text, or null when `main` returned undefined. */
+  | { readonly type: 'done'; readonly runId: string; readonly result: string | null; readonly logs: string }
+  | { readonly type: 'failed'; readonly runId: string; readonly error: RunError; readonly logs: string }
+  /** Ended through no fault of its own (its worker had to end for another run of its task). */
+  | { readonly type: 'lost'; readonly runId: string; readonly error: RunError };
 
-/** After done/failed: the executor must not take another run (work still pending, or state tampered with). */
-export interface RecycleMessage {
-  readonly type: 'recycle';
-  readonly runId: string;
-  readonly reason: string;
-}
-
-/** Something a script did after its run was reported (a late log line, a late exception). */
-export interface LateMessage {
-  readonly type: 'late';
-  readonly runId: string;
-  readonly text: string;
-}
-
-export type FromExecutor = ReadyMessage | DoneMessage | FailedMessage | LogMessage | IdleMessage | RecycleMessage | LateMessage;
-
-const FROM_EXECUTOR_TYPES = new Set<string>(['ready', 'done', 'failed', 'log', 'idle', 'recycle', 'late']);
+/** Largest header an executor may send: an error's message and stack are capped well below this. */
+export const MAX_HEADER_BYTES = 64 * 1024;
 
 /**
- * A script can reach its executor's real `process.send` (the `require.constructor` escape), so the
- * pool checks the shape of what it receives instead of trusting it.
+ * Checks a frame from an executor and decodes its body. A script can reach its executor's channel
+ * (under trusted, or by escaping under strict), so nothing is believed on its shape alone: null means
+ * the executor broke the protocol and must be ended.
  */
-export function isFromExecutor(value: unknown): value is FromExecutor {
-  if (typeof value !== 'object' || value === null) return false;
-  const message = value as Record<string, unknown>;
-  if (typeof message.type !== 'string' || !FROM_EXECUTOR_TYPES.has(message.type)) return false;
-  if (message.type === 'ready') return true;
-  if (typeof message.runId !== 'string') return false;
-  switch (message.type) {
-    case 'done':
-      return (typeof message.result === 'string' || message.result === null) && typeof message.logs === 'string' && typeof message.idle === 'boolean';
-    case 'failed':
-      return isRunError(message.error) && typeof message.logs === 'string' && typeof message.idle === 'boolean';
-    case 'recycle':
-      return typeof message.reason === 'string';
+export function parseFromExecutor(header: Record<string, unknown>, body: Buffer): FromExecutor | null {
+  const { type, runId } = header;
+  if (type === 'ready') return { type };
+  if (type === 'pong') return typeof header.id === 'number' ? { type, id: header.id } : null;
+  if (typeof runId !== 'string' || runId.length > 64) return null;
+  switch (type) {
+    case 'entered':
+      return typeof header.atMs === 'number' && Number.isFinite(header.atMs) ? { type, runId, atMs: header.atMs } : null;
     case 'log':
     case 'late':
-      return typeof message.text === 'string';
+      return { type, runId, text: body.toString('utf8') };
+    case 'done': {
+      const resultBytes = header.resultBytes;
+      if (typeof resultBytes !== 'number' || !Number.isInteger(resultBytes) || resultBytes < -1 || resultBytes > body.length) return null;
+      const result = resultBytes < 0 ? null : body.toString('utf8', 0, resultBytes);
+      return { type, runId, result, logs: body.toString('utf8', Math.max(0, resultBytes)) };
+    }
+    case 'failed':
+    case 'lost':
+      if (!isRunError(header.error)) return null;
+      return type === 'failed' ? { type, runId, error: header.error, logs: body.toString('utf8') } : { type, runId, error: header.error };
     default:
-      return true;
+      return null;
   }
 }
 

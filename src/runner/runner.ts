@@ -3,19 +3,33 @@
 import type { RunRecord, RunReport } from '../domain/run.js';
 import type { Task } from '../domain/task.js';
 
+export interface RunnerState {
+  readonly executors: number;
+  /** Runs fetching or executing now. */
+  readonly running: number;
+  /** Runs waiting for a place (DIRECTOR_MAX_RUNS). */
+  readonly queued: number;
+  readonly maxRuns: number;
+}
+
 export interface TaskRunner {
   /**
-   * Runs a run row that the caller already created (a claimed slot, a retry attempt): fetches the
-   * script, executes it in an executor, writes the outcome to the row and emits run:started/finished.
+   * Runs a run row that the caller already created (a claimed slot, a retry attempt): waits for a place,
+   * fetches the script, executes it, writes the outcome to the row and emits run:started/finished.
+   * `stillWanted` is asked right before the fetch: when it says no (the task was stopped, deleted or
+   * replaced meanwhile), nothing is fetched and the run is recorded as skipped.
    * Never rejects because of the script: a failing script is a recorded outcome.
    */
-  runClaimed(task: Task, run: RunRecord): Promise<RunRecord>;
+  runClaimed(task: Task, run: RunRecord, stillWanted?: () => boolean): Promise<RunRecord>;
   /** Runs a task now (`/run`): records a manual run and resolves when it has finished. */
   runNow(task: Task): Promise<RunRecord>;
   /** Runs script text with a config (`/tasks/test`); nothing is stored. */
   runTest(scriptText: string, config: unknown): Promise<RunReport>;
-  /** Executors in the pool and how many are busy, for /ready and /metrics. */
-  poolState(): { readonly size: number; readonly busy: number; readonly queued: number };
+  /** The task's next slot is near: make ready what its run needs (its worker under strict). */
+  prepare(taskId: string): void;
+  /** The task is gone or changed: what was kept ready for it can go. */
+  forget(taskId: string): void;
+  poolState(): RunnerState;
   /** Stops taking runs; running scripts get `graceMs` to finish, then are killed (recorded as failed). */
   close(graceMs: number): Promise<void>;
 }

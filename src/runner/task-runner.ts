@@ -1,5 +1,6 @@
-// The TaskRunner: fetches a task's script on every run, executes it in the executor pool, records the
-// outcome in the store and announces it; the script's failures are outcomes, never exceptions.
+// The TaskRunner: waits for a place among the runs in progress, fetches a task's script on every run,
+// executes it in the executor pool, records the outcome with its three instants (queued, entered,
+// ended) and announces it; the script's failures are outcomes, never exceptions.
 
 import { createHash } from 'node:crypto';
 import type { Config } from '../config.js';
@@ -12,7 +13,7 @@ import type { Logger } from '../lib/logger.js';
 import type { Store } from '../store/store.js';
 import { planExecutorLaunch } from './executor-launch.js';
 import { createExecutorPool, type Execution } from './executor-pool.js';
-import { createFetchWindow } from './fetch-window.js';
+import { createRunLimit } from './run-limit.js';
 import type { RunContext } from './protocol.js';
 import type { TaskRunner } from './runner.js';
 
@@ -32,11 +33,16 @@ export interface DirectorTaskRunner extends TaskRunner {
   ready(): Promise<void>;
 }
 
+/** What a run that never started because its task changed is recorded with. */
+export const NOT_WANTED: Pick<RunError, 'stage' | 'name'> = { stage: 'executor', name: 'Skipped' };
+
 export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
   const { config, store, assets, events, clock, logger } = deps;
   const launch = planExecutorLaunch({
     policy: config.scriptPolicy,
     memoryMb: config.executorMemoryMb,
+    runMemoryMb: config.runMemoryMb,
+    maxWorkers: Math.ceil(config.maxRuns / config.executors),
     drainMs: config.drainMs,
     resultMaxBytes: config.resultMaxBytes,
     logMaxBytes: config.logMaxBytes,
@@ -48,9 +54,17 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
     env: deps.env,
   });
   for (const warning of launch.warnings) logger.warn(warning);
-  const pool = createExecutorPool({ size: config.executors, launch, memoryMb: config.executorMemoryMb, drainMs: config.drainMs, logger, now: () => clock.now() });
+  const pool = createExecutorPool({
+    size: config.executors,
+    launch,
+    rssLimitMb: Math.floor(config.executionMemoryMb / config.executors),
+    logger,
+    now: () => clock.now(),
+  });
+  const limit = createRunLimit(config.maxRuns);
 
   let closing: Promise<void> | null = null;
+  let testRuns = 0;
   const inflight = new Set<Promise<RunRecord>>();
   /**
    * A task's own `timeout` applies to every run of it; without one, /run gets the longer manual
@@ -60,38 +74,56 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
     return task.settings.timeoutMs ?? (scheduled ? config.runTimeoutMs : config.manualRunTimeoutMs);
   }
 
-  // Scripts fetched ahead of the executors: enough to hide a remote assets server's round trip (tens of
-  // ms at thousands of runs per second), few enough that a burst's fetching does not starve them.
-  const fetchWindow = createFetchWindow(Math.max(64, 16 * config.executors));
+  interface Attempt {
+    readonly taskKey: string;
+    readonly script: string;
+    readonly config: unknown;
+    readonly context: RunContext;
+    readonly timeoutMs: number;
+    readonly stillWanted: () => boolean;
+  }
 
-  async function execute(script: string, scriptConfig: unknown, context: RunContext, timeoutMs: number): Promise<RunReport> {
-    const startedMs = clock.now();
-    const release = await fetchWindow.enter();
+  /** A run's report, or the reason it was not wanted any more when its turn came. */
+  async function execute(attempt: Attempt): Promise<RunReport | { readonly notWanted: string }> {
+    const queuedMs = clock.now();
+    const release = await limit.enter();
     try {
+      const startedMs = clock.now();
+      const before = { logs: '', queuedMs, startedMs, scriptUrl: null, scriptSha256: null };
       // Runs that waited behind a burst while Director began to stop are not fetched for nothing.
-      if (closing !== null) return { outcome: 'failed', error: SHUT_DOWN_BEFORE_START, logs: '', startedMs, finishedMs: clock.now(), scriptUrl: null, scriptSha256: null };
+      if (closing !== null) return { outcome: 'failed', error: SHUT_DOWN_BEFORE_START, ...before, finishedMs: clock.now() };
+      if (!attempt.stillWanted()) return { notWanted: 'not started: its task was stopped, deleted or replaced while the run waited' };
       let fetched;
       try {
-        fetched = await assets.fetchScript(script);
+        fetched = await assets.fetchScript(attempt.script);
       } catch (error) {
         const details = (error as { details?: { url?: unknown } }).details;
         const scriptUrl = typeof details?.url === 'string' ? details.url : null;
-        return { outcome: 'failed', error: describe('fetch', error), logs: '', startedMs, finishedMs: clock.now(), scriptUrl, scriptSha256: null };
+        return { outcome: 'failed', error: describe('fetch', error), ...before, scriptUrl, finishedMs: clock.now() };
       }
-      const execution = await pool.execute({ source: fetched.text, filename: fetched.url, config: scriptConfig, context, timeoutMs, onStarted: release });
-      return toReport(execution, startedMs, fetched.url, fetched.sha256);
+      const execution = await pool.execute({
+        taskKey: attempt.taskKey,
+        source: fetched.text,
+        filename: fetched.url,
+        config: attempt.config,
+        context: attempt.context,
+        timeoutMs: attempt.timeoutMs,
+      });
+      return toReport(execution, { queuedMs, startedMs, scriptUrl: fetched.url, scriptSha256: fetched.sha256 });
     } finally {
-      release(); // when no executor took it (a failed fetch, shutdown); a no-op otherwise
+      release();
     }
   }
 
-  async function record(task: Task, run: RunRecord, timeoutMs: number): Promise<RunRecord> {
+  async function record(task: Task, run: RunRecord, timeoutMs: number, stillWanted: () => boolean): Promise<RunRecord> {
     events.emit('run:started', run);
     const context: RunContext = { taskId: task.id, slot: run.slot, trigger: run.trigger, attempt: run.attempt };
-    const report = await execute(task.script, taskConfig(task.doc), context, timeoutMs);
+    const report = await execute({ taskKey: task.id, script: task.script, config: taskConfig(task.doc), context, timeoutMs, stillWanted });
     let finished: RunRecord | undefined;
     try {
-      finished = await writeOutcome(run, report);
+      finished = 'notWanted' in report
+        ? await store.abandonRun(run.id, 'skipped', { ...NOT_WANTED, message: report.notWanted }, clock.now())
+        : await writeOutcome(run, report);
       if (finished === undefined) {
         logger.warn({ taskId: task.id, runId: run.id }, 'the run was no longer running when it finished (its lease expired?); its outcome was not recorded');
         finished = await store.getRun(run.id);
@@ -99,8 +131,8 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
     } catch (error) {
       logger.error({ err: error, taskId: task.id, runId: run.id }, 'recording a run outcome failed; the run will be marked lost when its lease expires');
     }
-    const ended = finished ?? asRecord(run, report);
-    const level = ended.status === 'succeeded' ? 'debug' : 'info';
+    const ended = finished ?? ('notWanted' in report ? { ...run, status: 'skipped' as const } : asRecord(run, report));
+    const level = ended.status === 'succeeded' || ended.status === 'skipped' ? 'debug' : 'info';
     logger[level]({ taskId: task.id, runId: run.id, status: ended.status, stage: ended.error?.stage, durationMs: ended.durationMs }, `run ${ended.status}`);
     events.emit('run:finished', ended);
     return ended;
@@ -135,26 +167,42 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
     return (await store.abandonRun(run.id, 'failed', error, clock.now())) ?? run;
   }
 
+  const always = (): boolean => true;
+
   return {
     ready: () => pool.ready(),
-    runClaimed(task, run) {
+    runClaimed(task, run, stillWanted = always) {
       if (closing !== null) return refuse(run);
-      return track(record(task, run, timeoutOf(task, run.trigger === 'schedule')));
+      return track(record(task, run, timeoutOf(task, run.trigger === 'schedule'), stillWanted));
     },
     async runNow(task) {
       const run = await store.insertRun({ taskId: task.id, slot: null, attempt: 1, trigger: 'manual', owner: config.instanceId, nowMs: clock.now(), leaseMs: config.leaseMs });
       if (run === undefined) throw new Error(`could not record a manual run of task "${task.id}"`);
       if (closing !== null) return refuse(run);
-      return track(record(task, run, timeoutOf(task, false)));
+      return track(record(task, run, timeoutOf(task, false), always));
     },
     async runTest(scriptText, scriptConfig) {
-      const startedMs = clock.now();
+      const queuedMs = clock.now();
       const sha256 = createHash('sha256').update(scriptText).digest('hex');
       const context: RunContext = { taskId: null, slot: null, trigger: 'test', attempt: 1 };
-      const execution = await pool.execute({ source: scriptText, filename: 'test.js', config: scriptConfig, context, timeoutMs: config.manualRunTimeoutMs });
-      return toReport(execution, startedMs, null, sha256);
+      // Every test run is a task of its own: nothing of one reaches another, nor any task's runs.
+      const taskKey = `test:${++testRuns}`;
+      const release = await limit.enter();
+      try {
+        const startedMs = clock.now();
+        const execution = await pool.execute({ taskKey, source: scriptText, filename: 'test.js', config: scriptConfig, context, timeoutMs: config.manualRunTimeoutMs });
+        return toReport(execution, { queuedMs, startedMs, scriptUrl: null, scriptSha256: sha256 });
+      } finally {
+        release();
+        pool.forget(taskKey);
+      }
     },
-    poolState: () => pool.state(),
+    prepare: (taskId) => pool.prepare(taskId),
+    forget: (taskId) => pool.forget(taskId),
+    poolState() {
+      const state = pool.state();
+      return { executors: state.executors, running: limit.inside(), queued: limit.waiting(), maxRuns: config.maxRuns };
+    },
     close(graceMs) {
       closing ??= (async () => {
         await pool.close(graceMs);
@@ -168,8 +216,17 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
 
 const SHUT_DOWN_BEFORE_START: RunError = { stage: 'shutdown', name: 'ShutdownError', message: 'Director shut down before the run started' };
 
-function toReport(execution: Execution, startedMs: number, scriptUrl: string | null, scriptSha256: string | null): RunReport {
-  const common = { logs: execution.logs, startedMs, finishedMs: Math.max(startedMs, execution.finishedMs), scriptUrl, scriptSha256 };
+interface Before {
+  readonly queuedMs: number;
+  /** When the run got its place: its start when main() was never entered. */
+  readonly startedMs: number;
+  readonly scriptUrl: string | null;
+  readonly scriptSha256: string | null;
+}
+
+function toReport(execution: Execution, before: Before): RunReport {
+  const startedMs = execution.enteredMs ?? before.startedMs;
+  const common = { logs: execution.logs, queuedMs: before.queuedMs, startedMs, finishedMs: Math.max(startedMs, execution.finishedMs), scriptUrl: before.scriptUrl, scriptSha256: before.scriptSha256 };
   return execution.outcome === 'succeeded'
     ? { outcome: 'succeeded', result: execution.result, ...common }
     : { outcome: execution.outcome, error: execution.error, ...common };
@@ -188,6 +245,7 @@ function asRecord(run: RunRecord, report: RunReport): RunRecord {
     result: report.outcome === 'succeeded' ? report.result : null,
     error: report.outcome === 'succeeded' ? null : report.error,
     logs: report.logs,
+    queuedMs: report.queuedMs,
     startedMs: report.startedMs,
     finishedMs: report.finishedMs,
     durationMs: report.finishedMs - report.startedMs,

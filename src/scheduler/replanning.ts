@@ -9,6 +9,13 @@ import type { SchedulerContext } from './scheduler-context.js';
 import type { DueEntry, SlotHeap } from './slot-heap.js';
 import { isSchedulable, newPlan, planEntry, replanAfter, type TaskPlan } from './task-plan.js';
 
+/**
+ * A task whose next slot is this close when it is planned gets its worker started now, so its first run
+ * does not pay for it at the slot. Later runs find the worker kept warm from the run before, while the
+ * executors keep it (DIRECTOR_MAX_RUNS workers in all, the longest idle ending first).
+ */
+const PREPARE_AHEAD_MS = 10_000;
+
 export interface ReplanningParts {
   readonly heap: SlotHeap;
   readonly runs: RunLifecycle;
@@ -41,6 +48,8 @@ export function createReplanning(ctx: SchedulerContext, parts: ReplanningParts) 
   function apply(id: string, task: Task | undefined, previous: DueEntry | undefined): void {
     appliedSince.add(id);
     let plan = plans.get(id);
+    // What was kept ready for the task's old version (its worker) goes; the new one starts fresh.
+    if (plan !== undefined && plan.task !== task) ctx.runner.forget(id);
     if (task === undefined || !isSchedulable(task)) {
       if (plan !== undefined) retire(plan, task === undefined ? 'deleted' : task.running ? 'made on-demand' : 'stopped');
       return;
@@ -62,6 +71,7 @@ export function createReplanning(ctx: SchedulerContext, parts: ReplanningParts) 
     const entry = planEntry(task, replanAfter({ task, nowMs: now, lastHandled: plan.lastHandled, previous }), now);
     if (entry === undefined) heap.delete(id);
     else heap.set(entry);
+    if (entry !== undefined && entry.kind === 'slot' && entry.at - now <= PREPARE_AHEAD_MS) ctx.runner.prepare(id);
   }
 
   /** The caller has waited for a start in progress: a change is applied to the plans it loaded. */

@@ -19,8 +19,12 @@ export function createRunLifecycle(ctx: SchedulerContext, skips: SkipRecorder) {
   /** Hands a claimed run to the runner. The caller has counted it in `plan.active` already. */
   function startRun(plan: TaskPlan, run: RunRecord): void {
     plan.knownIdle = true;
+    const task = plan.task;
+    // Asked right before the fetch: a run still waiting for a place when its task is stopped, deleted
+    // or replaced never starts (replaced: the plan stays, its task does not).
+    const stillWanted = (): boolean => isCurrent(ctx, plan) && plan.task === task;
     // Not awaited: runs of different tasks are independent, and a slow one must not delay the next.
-    runner.runClaimed(plan.task, run).then(
+    runner.runClaimed(task, run, stillWanted).then(
       (finished) => onFinished(plan, finished),
       (error: unknown) => {
         // runClaimed records script failures itself; a rejection means the runner could not take it.

@@ -24,6 +24,7 @@ export interface RunRow {
   readonly script_url: string | null;
   readonly script_sha256: string | null;
   readonly lease_until_ms: number | null;
+  readonly queued_ms: number | null;
 }
 
 export interface TaskDbRow {
@@ -62,6 +63,7 @@ export function runFromRow(row: RunRow): RunRecord {
     status: row.status as RunStatus,
     owner: row.owner,
     createdMs: row.created_ms,
+    queuedMs: row.queued_ms,
     startedMs: row.started_ms,
     finishedMs: row.finished_ms,
     durationMs: row.duration_ms,

@@ -25,7 +25,7 @@ export async function healthRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     checks.scheduler = { ok: schedulerDetail === undefined, ...(schedulerDetail === undefined ? {} : { detail: schedulerDetail }) };
     const pool = deps.runner?.poolState();
     checks.executors = pool
-      ? { ok: pool.size > 0, detail: `${pool.busy}/${pool.size} busy, ${pool.queued} queued` }
+      ? { ok: pool.executors > 0, detail: `${pool.executors} executors, ${pool.running}/${pool.maxRuns} runs in progress, ${pool.queued} queued` }
       : { ok: false, detail: 'runner not available' };
     const ready = Object.values(checks).every((c) => c.ok);
     reply.status(ready ? 200 : 503);

@@ -1,269 +1,260 @@
-// Executor entry, forked by executor-pool.ts: runs one script at a time, speaking ../protocol.ts.
-// Plain CommonJS on purpose: it is forked with plain `node` (no tsx) from src/ and from dist/ alike.
+// Executor entry, spawned by executor-pool.ts: runs many scripts at once, speaking ../protocol.ts as
+// frames (frames.cjs) on stdin (from Director) and fd 3 (to Director).
+// Under strict each task's scripts run in a worker thread of their own (script-worker.cjs); under
+// trusted they share this process's event loop, as they shared the original Director's.
+// Plain CommonJS on purpose: it is run with plain `node` (no tsx) from src/ and from dist/ alike.
 'use strict';
 
-const vm = require('node:vm');
-const http = require('node:http');
-const https = require('node:https');
-const { createContext, createLogBuffer, prepareRun } = require('./sandbox.cjs');
+const net = require('node:net');
+const path = require('node:path');
+const { Worker } = require('node:worker_threads');
+const { encodeFrame, createFrameReader } = require('./frames.cjs');
+const { createRealm, createRequire } = require('./sandbox.cjs');
+const { startRun, uncaught } = require('./run-script.cjs');
 
-const PARAMETERS = ['exports', 'require', 'module', '__filename', '__dirname'];
-const MAX_MESSAGE_CHARS = 4000;
-const MAX_STACK_CHARS = 8000;
-const LOG_FLUSH_MS = 250;
+const WORKER_FILE = path.join(__dirname, 'script-worker.cjs');
+/** A worker that does not answer its drain within this much past the deadline is spinning: it is ended. */
+const DRAIN_SLACK_MS = 1000;
 
-const originalSend = process.send;
-const send = (message) => originalSend.call(process, message);
+const toDirector = new net.Socket({ fd: 3, readable: false, writable: true });
+const send = (header, body = null) => toDirector.write(encodeFrame(header, body));
 
 let init = null;
-/** The run being executed or drained; at most one at a time. */
-let current = null;
-/** A context created while idle, so a run does not wait for vm.createContext. */
-let nextContext = null;
-let guardedKill = null;
+/** trusted: runs going on in this process, by id. */
+const runs = new Map();
+/** strict: the worker of each task, by task key. */
+const workers = new Map();
+/** strict: the worker running each run, by run id. */
+const workerOfRun = new Map();
 
-process.on('message', (message) => {
-  if (message.type === 'init') start(message);
-  else if (message.type === 'run') void run(message);
-  else if (message.type === 'abort' && current !== null && current.runId === message.runId) current.abort.abort(new Error(message.reason));
+const reader = createFrameReader({
+  maxFrameBytes: 2 ** 31 - 1,
+  maxHeaderBytes: 2 ** 31 - 1,
+  onFrame: ({ header, body }) => onDirector(header, body),
+  onError: (reason) => {
+    process.stderr.write(`director executor: unreadable message from Director (${reason})\n`);
+    process.exit(70);
+  },
 });
-// Director went away (or closed the channel): nothing will ever ask this executor for anything again.
-process.on('disconnect', () => process.exit(0));
-process.on('uncaughtException', (error) => scriptError(error, 'uncaught exception'));
-process.on('unhandledRejection', (reason) => scriptError(reason, 'unhandled rejection'));
+process.stdin.on('data', (chunk) => reader.push(chunk));
+// Director went away (or closed the pipe): nothing will ever ask this executor for anything again.
+process.stdin.on('end', () => process.exit(0));
+toDirector.on('error', () => process.exit(0));
+
+function onDirector(message, body) {
+  switch (message.type) {
+    case 'init':
+      return start(message);
+    case 'run':
+      return run({ ...message, source: body.toString('utf8') });
+    case 'prepare':
+      if (init.policy === 'strict') workerFor(message.taskKey);
+      return;
+    case 'cancel':
+      return cancel(message.runId, message.reason);
+    case 'forget':
+      return forget(message.taskKey);
+    case 'ping':
+      return send({ type: 'pong', id: message.id });
+  }
+}
 
 function start(message) {
   init = message;
-  guardKill(init.policy === 'strict');
-  // Warm: a first run should not pay for loading axios (tens of ms).
-  if (init.packages.axios !== undefined) require(init.packages.axios);
-  nextContext = createContext();
+  guardProcess(init.directorPid);
+  if (init.policy === 'trusted') {
+    init.realm = createRealm(init);
+    init.scriptRequire = createRequire(init);
+    // Warm: a first run should not pay for loading axios (tens of ms).
+    if (init.packages.axios !== undefined) require(init.packages.axios);
+    process.on('uncaughtException', (error) => onTrustedUncaught(error, 'uncaught exception'));
+    process.on('unhandledRejection', (reason) => onTrustedUncaught(reason, 'unhandled rejection'));
+  }
   send({ type: 'ready' });
 }
 
 /**
- * The permission model of Node 20 does not cover signals, and executors share Director's process group.
- * process.kill goes through process._kill, so guarding it also covers the real `process` a script
- * reaches through `require.constructor`. (When Director runs as root, the unprivileged uid is the
- * kernel-level guard on top of this.)
+ * Identity comes from values taken before any script ran, never from process.pid (writable in Node).
+ * Under trusted a script may signal processes of its own, but never Director.
  */
-function guardKill(strict) {
+function guardProcess(directorPid) {
   const rawKill = process._kill;
-  if (typeof rawKill !== 'function') return;
-  guardedKill = function kill(pid, signal) {
-    const allowed = strict ? pid === process.pid : pid > 0 && pid !== process.ppid;
-    return allowed ? rawKill.call(process, pid, signal) : -1; // -1 is UV_EPERM: process.kill throws EPERM
-  };
-  process._kill = guardedKill;
-}
-
-async function run(message) {
-  // outcome: what the run ended with (set once); sent: whether it has gone to Director.
-  const state = { runId: message.runId, log: createLogBuffer(init.logMaxBytes), abort: new AbortController(), outcome: null, sent: false, lateBytes: 0, unsent: '', flushTimer: null, baseline: resourceCounts() };
-  current = state;
-  const context = nextContext !== null ? nextContext : createContext();
-  nextContext = null;
-  const filename = message.filename;
-  const scriptRequire = prepareRun(context, init, filename, (text) => (state.sent ? late(state, text) : stream(state, state.log.write(text))));
-  let compiled;
-  try {
-    compiled = vm.compileFunction(message.source, PARAMETERS, { filename, parsingContext: context });
-  } catch (error) {
-    return fail(state, 'compile', error);
+  if (typeof rawKill === 'function') {
+    process._kill = function kill(pid, signal) {
+      return pid === directorPid || pid === -directorPid ? -1 : rawKill.call(process, pid, signal);
+    };
   }
-  const module = { exports: {}, id: filename, filename, loaded: false, children: [], paths: [], require: scriptRequire };
-  let main;
-  try {
-    // Sloppy-mode CommonJS as Node runs it: top-level `this` is module.exports.
-    compiled.call(module.exports, module.exports, scriptRequire, module, filename, init.policy === 'trusted' ? process.cwd() : '/');
-    module.loaded = true;
-    main = module.exports === null || module.exports === undefined ? undefined : module.exports.main;
-  } catch (error) {
-    return fail(state, 'run', error);
-  }
-  if (typeof main !== 'function') {
-    return fail(state, 'compile', { name: 'NoMainFunction', message: 'the script does not export a main function (module.exports = { main } or exports.main = …)' });
-  }
-  let value;
-  try {
-    value = await main.call(module.exports, message.config, { ...message.context, signal: state.abort.signal });
-  } catch (error) {
-    return fail(state, 'run', error);
-  }
-  if (state.outcome !== null) return; // it already failed asynchronously while main was pending
-  let result = null;
-  if (value !== undefined) {
-    try {
-      result = JSON.stringify(value);
-    } catch (error) {
-      return fail(state, 'serialize', error);
-    }
-    if (result === undefined) return fail(state, 'serialize', { name: 'TypeError', message: `main returned a ${typeof value}, which JSON cannot encode` });
-    const bytes = Buffer.byteLength(result);
-    if (bytes > init.resultMaxBytes) {
-      return fail(state, 'serialize', { name: 'RangeError', message: `the result is ${bytes} bytes, more than DIRECTOR_RESULT_MAX_BYTES (${init.resultMaxBytes})` });
-    }
-  }
-  report(state, { type: 'done', result });
-}
-
-function fail(state, stage, error) {
-  if (current !== state) return;
-  report(state, { type: 'failed', error: describeError(stage, error) });
-}
-
-/** Errors come from another realm, may be any value, and may have throwing getters: describe defensively. */
-function describeError(stage, error, prefix = '') {
-  let name = 'Error';
-  let message;
-  let stack;
-  try {
-    if (error !== null && (typeof error === 'object' || typeof error === 'function')) {
-      if (typeof error.name === 'string') name = error.name;
-      message = typeof error.message === 'string' ? error.message : String(error);
-      if (typeof error.stack === 'string') stack = scriptFrames(error.stack).slice(0, MAX_STACK_CHARS);
-    } else {
-      message = `${typeof error === 'string' ? '' : `${typeof error} `}${String(error)}`.trim();
-    }
-  } catch {
-    message = 'the script threw a value that cannot be described';
-  }
-  message = `${prefix}${message}`.slice(0, MAX_MESSAGE_CHARS);
-  return stack === undefined ? { stage, name, message } : { stage, name, message, stack };
-}
-
-/** Frames below the first one in this folder are the executor's own plumbing: noise to a script's author. */
-function scriptFrames(stack) {
-  const lines = stack.split('\n');
-  const cut = lines.findIndex((line) => line.includes(__dirname));
-  return (cut < 0 ? lines : lines.slice(0, cut)).join('\n');
-}
-
-function scriptError(error, kind) {
-  const state = current;
-  if (state === null) {
-    process.stderr.write(`director executor: ${kind} with no run going: ${describeError('run', error).message}\n`);
-  } else if (state.outcome === null) {
-    report(state, { type: 'failed', error: describeError('run', error, `${kind}: `) });
-  } else {
-    const text = `[director] ${kind} after main returned: ${describeError('run', error).message}\n`;
-    if (state.sent) late(state, text);
-    else state.log.write(text);
+  for (const name of ['pid', 'ppid']) {
+    const value = process[name];
+    Object.defineProperty(process, name, { value, writable: false, configurable: false, enumerable: true });
   }
 }
 
-/**
- * Console output also goes to Director every LOG_FLUSH_MS while the run goes on, so a run that is
- * killed (timeout, memory) keeps the logs it had written by then.
- */
-function stream(state, kept) {
-  if (kept === '') return;
-  state.unsent += kept;
-  if (state.flushTimer !== null) return;
-  state.flushTimer = setTimeout(() => {
-    state.flushTimer = null;
-    if (state.sent || state.unsent === '') return;
-    send({ type: 'log', runId: state.runId, text: state.unsent });
-    state.unsent = '';
-  }, LOG_FLUSH_MS);
-}
-
-/** Output after the run was reported still belongs to it; it goes to Director's log (bounded). */
-function late(state, text) {
-  if (current !== state || state.lateBytes >= init.logMaxBytes) return;
-  state.lateBytes += Buffer.byteLength(text);
-  send({ type: 'late', runId: state.runId, text });
-}
-
-/**
- * The outcome is sent one turn later, together with whether the script left work pending: most scripts
- * leave none, and then one message both reports the run and frees the executor.
- */
-function report(state, outcome) {
-  if (state.outcome !== null) return;
-  state.outcome = outcome;
-  // The outcome carries all logs; the pending flush would only hold up the drain.
-  if (state.flushTimer !== null) clearTimeout(state.flushTimer);
-  state.flushTimer = null;
-  setImmediate(() => {
-    if (current !== state) return;
-    closeIdleSockets();
-    const idle = pendingWork(state.baseline).length === 0 && tampering() === null;
-    state.sent = true;
-    send({ ...outcome, runId: state.runId, logs: state.log.text(), idle });
-    if (idle) becomeIdle();
-    else drain(state);
-  });
-}
-
-/**
- * Work a script left pending (an un-awaited axios.post, a timer) may finish before the next run;
- * past drainMs the executor asks to be recycled instead, so leftovers never leak into another run.
- */
-function drain(state) {
-  const deadline = Date.now() + init.drainMs;
-  let wait = 1;
-  const check = () => {
-    if (current !== state) return;
-    closeIdleSockets();
-    const pending = pendingWork(state.baseline);
-    if (pending.length === 0) return finish(state, null);
-    if (Date.now() >= deadline) return finish(state, `work still pending ${init.drainMs} ms after the run: ${pending.join(', ')}`);
-    // Check from an immediate: inside its own callback a timer still counts as an active resource.
-    setTimeout(() => setImmediate(check), wait);
-    wait = Math.min(wait * 2, 50);
-  };
-  setTimeout(() => setImmediate(check), 0);
-}
-
-function finish(state, reason) {
-  current = null;
-  const why = reason !== null ? reason : tampering();
-  if (why !== null) {
-    send({ type: 'recycle', runId: state.runId, reason: why });
+function run(message) {
+  if (init.policy === 'trusted') {
+    const post = (out) => {
+      if (out.type === 'done' || out.type === 'failed') runs.delete(out.runId);
+      toDirectorMessage(out);
+    };
+    runs.set(message.runId, startRun({ realm: init.realm, scriptRequire: init.scriptRequire, init, post, dirname: process.cwd() }, message));
     return;
   }
-  send({ type: 'idle', runId: state.runId });
-  becomeIdle();
+  const entry = workerFor(message.taskKey);
+  entry.runs.add(message.runId);
+  entry.draining = false;
+  clearTimeout(entry.drainTimer);
+  workerOfRun.set(message.runId, entry);
+  entry.worker.postMessage({ type: 'run', runId: message.runId, source: message.source, filename: message.filename, config: message.config, context: message.context });
 }
 
-function becomeIdle() {
-  current = null;
-  setImmediate(() => {
-    if (nextContext === null && current === null) nextContext = createContext();
+/** The task's worker, started when it has none. Beyond the warm limit, the longest idle worker makes room. */
+function workerFor(taskKey) {
+  const known = workers.get(taskKey);
+  if (known !== undefined) {
+    known.lastUsedMs = Date.now();
+    return known;
+  }
+  if (workers.size >= init.maxWorkers) evictIdle();
+  const worker = new Worker(WORKER_FILE, {
+    workerData: publicInit(),
+    env: { ...process.env },
+    resourceLimits: { maxOldGenerationSizeMb: init.runMemoryMb, maxYoungGenerationSizeMb: Math.min(16, Math.max(1, init.runMemoryMb >> 3)), stackSizeMb: 4 },
   });
+  const entry = { taskKey, worker, runs: new Set(), lastUsedMs: Date.now(), draining: false, drainTimer: undefined, ended: false, endReason: null, cancelled: new Set(), othersLost: false };
+  workers.set(taskKey, entry);
+  worker.on('message', (message) => fromWorker(entry, message));
+  worker.on('error', (error) => {
+    entry.endReason = error && error.code === 'ERR_WORKER_OUT_OF_MEMORY'
+      ? { name: 'MemoryLimitExceeded', message: `the script ran out of memory (heap limit ${init.runMemoryMb} MB, DIRECTOR_RUN_MEMORY_MB); its worker was ended` }
+      : { name: 'WorkerError', message: `the task's worker failed: ${String(error && error.message)}` };
+  });
+  worker.on('exit', (code) => workerEnded(entry, code));
+  return entry;
 }
 
-/** A script that reached the real process can leave listeners that would see the next run's messages. */
-function tampering() {
-  if (process.send !== originalSend) return 'the script replaced process.send';
-  for (const event of ['message', 'uncaughtException', 'unhandledRejection', 'disconnect']) {
-    if (process.listenerCount(event) !== 1) return `the script changed the executor's "${event}" listeners`;
+function publicInit() {
+  const { realm, scriptRequire, ...plain } = init;
+  return plain;
+}
+
+function evictIdle() {
+  let oldest = null;
+  for (const entry of workers.values()) {
+    if (entry.runs.size === 0 && (oldest === null || entry.lastUsedMs < oldest.lastUsedMs)) oldest = entry;
   }
-  if (guardedKill !== null && process._kill !== guardedKill) return 'the script replaced process._kill';
-  return null;
+  if (oldest !== null) endWorker(oldest, null);
 }
 
-/** Keep-alive sockets idle in the global agents are not pending work; closing them lets the drain end. */
-function closeIdleSockets() {
-  for (const agent of [http.globalAgent, https.globalAgent]) {
-    for (const sockets of Object.values(agent.freeSockets)) {
-      for (const socket of sockets) socket.destroy();
+const FROM_WORKER = new Set(['entered', 'log', 'done', 'failed', 'late']);
+
+/**
+ * A worker runs untrusted code: what it says is checked, and is only believed about its own runs.
+ * Anything else ends it (its runs fail), never this executor.
+ */
+function fromWorker(entry, message) {
+  if (message === null || typeof message !== 'object') return endWorker(entry, protocolError('a message that is not an object'));
+  if (message.type === 'ready') return;
+  if (message.type === 'drained') {
+    if (entry.runs.size === 0 && entry.draining) {
+      entry.draining = false;
+      clearTimeout(entry.drainTimer);
+      if (message.pending === true) endWorker(entry, null);
     }
+    return;
+  }
+  if (!FROM_WORKER.has(message.type) || typeof message.runId !== 'string') return endWorker(entry, protocolError(`a message of type ${String(message.type)}`));
+  if (!entry.runs.has(message.runId)) {
+    // Late output of a run already reported is fine; anything else about a run it does not hold is not.
+    if (message.type === 'late' || message.type === 'log') return;
+    return endWorker(entry, protocolError('a message about a run it does not hold'));
+  }
+  if (message.type === 'done' || message.type === 'failed') {
+    entry.runs.delete(message.runId);
+    workerOfRun.delete(message.runId);
+    if (entry.runs.size === 0) startDrain(entry);
+  }
+  toDirectorMessage(message);
+}
+
+function protocolError(what) {
+  return { name: 'ProtocolViolation', message: `the task's worker sent ${what}; it was ended` };
+}
+
+function startDrain(entry) {
+  entry.draining = true;
+  entry.lastUsedMs = Date.now();
+  const deadlineMs = Date.now() + init.drainMs;
+  entry.worker.postMessage({ type: 'drain', deadlineMs });
+  clearTimeout(entry.drainTimer);
+  entry.drainTimer = setTimeout(() => {
+    if (entry.draining && entry.runs.size === 0) endWorker(entry, null);
+  }, init.drainMs + DRAIN_SLACK_MS);
+  entry.drainTimer.unref();
+}
+
+/** Ends a worker; its runs still going fail with `reason` (null: an idle worker, nothing to report). */
+function endWorker(entry, reason) {
+  if (entry.ended) return;
+  if (reason !== null) entry.endReason = reason;
+  void entry.worker.terminate();
+}
+
+function workerEnded(entry, code) {
+  entry.ended = true;
+  clearTimeout(entry.drainTimer);
+  if (workers.get(entry.taskKey) === entry) workers.delete(entry.taskKey);
+  const why = entry.endReason ?? { name: 'WorkerExited', message: `the script ended its worker (exit code ${code})` };
+  for (const runId of entry.runs) {
+    workerOfRun.delete(runId);
+    if (entry.cancelled.has(runId)) continue; // Director recorded it when it cancelled it
+    send({ type: entry.othersLost ? 'lost' : 'failed', runId, error: { stage: 'executor', ...why } }, Buffer.alloc(0));
+  }
+  entry.runs.clear();
+}
+
+/**
+ * A run past its timeout (Director has recorded it) or at shutdown. Under strict its worker is ended:
+ * that stops any code, even a loop that never yields, and touches no other task. Other runs of the same
+ * task in that worker end as `lost`.
+ */
+function cancel(runId, reason) {
+  if (init.policy === 'trusted') {
+    runs.get(runId)?.abort.abort(new Error(reason));
+    return;
+  }
+  const entry = workerOfRun.get(runId);
+  if (entry === undefined) return;
+  entry.cancelled.add(runId);
+  entry.othersLost = true;
+  endWorker(entry, { name: 'WorkerEnded', message: `the task's worker was ended with another run of the task (${reason})` });
+}
+
+function forget(taskKey) {
+  const entry = workers.get(taskKey);
+  if (entry !== undefined && entry.runs.size === 0) endWorker(entry, null);
+}
+
+function onTrustedUncaught(error, kind) {
+  const only = runs.size === 1 ? runs.values().next().value : undefined;
+  if (!uncaught(error, kind, only)) {
+    process.stderr.write(`director executor: ${kind} that no run can be blamed for: ${String(error && error.stack || error)}\n`);
   }
 }
 
-function resourceCounts() {
-  const counts = new Map();
-  for (const type of process.getActiveResourcesInfo()) counts.set(type, (counts.get(type) || 0) + 1);
-  return counts;
-}
-
-function pendingWork(baseline) {
-  const pending = [];
-  for (const [type, count] of resourceCounts()) {
-    const extra = count - (baseline.get(type) || 0);
-    if (extra > 0) pending.push(`${extra} ${type}`);
+/** Relays one run message to Director as a frame: big text as the body, never JSON-escaped. */
+function toDirectorMessage(message) {
+  switch (message.type) {
+    case 'entered':
+      return send({ type: 'entered', runId: message.runId, atMs: Number(message.atMs) });
+    case 'log':
+    case 'late':
+      return send({ type: message.type, runId: message.runId }, Buffer.from(String(message.text)));
+    case 'done': {
+      const result = message.result === null ? null : Buffer.from(String(message.result));
+      const logs = Buffer.from(String(message.logs));
+      return send({ type: 'done', runId: message.runId, resultBytes: result === null ? -1 : result.length }, result === null ? logs : Buffer.concat([result, logs]));
+    }
+    case 'failed':
+      return send({ type: 'failed', runId: message.runId, error: message.error }, Buffer.from(String(message.logs)));
   }
-  return pending;
 }

@@ -17,16 +17,28 @@ const SHARED_GLOBALS = [
   'crypto', 'DOMException',
 ];
 
-/** A context ready for a run; created ahead of time while the executor is idle (it costs ~0.3 ms). */
-function createContext() {
+/** The parameters of a compiled script: CommonJS's five, plus the run's own console. */
+const PARAMETERS = ['exports', 'require', 'module', '__filename', '__dirname', 'console'];
+
+/**
+ * Where a policy's scripts are compiled. Under strict: one vm context for the task's worker, holding the
+ * strict process facade; the worker thread around it is the isolation boundary, the context only keeps
+ * the worker's own plumbing out of a script's plain reach. Under trusted: the executor's own realm, as
+ * the original ran scripts (shared globals, real process).
+ */
+function createRealm(init) {
+  if (init.policy === 'trusted') {
+    return { compile: (source, filename) => vm.compileFunction(source, PARAMETERS, { filename }) };
+  }
   const sandbox = {};
   for (const name of SHARED_GLOBALS) {
     if (globalThis[name] !== undefined) sandbox[name] = globalThis[name];
   }
   const context = vm.createContext(sandbox, { name: 'script' });
-  // Scripts written for Node use `global`; it must be the context's own global, not the executor's.
+  // Scripts written for Node use `global`; it must be the context's own global, not the worker's.
   sandbox.global = vm.runInContext('globalThis', context);
-  return context;
+  sandbox.process = createStrictProcess();
+  return { compile: (source, filename) => vm.compileFunction(source, PARAMETERS, { filename, parsingContext: context }) };
 }
 
 /** Console output of one run, cut at `maxBytes` (the cut is marked so nobody mistakes it for the end). */
@@ -117,10 +129,10 @@ function createRequire(init) {
 }
 
 /** The `process` a strict script sees: harmless facts and the filtered environment, no exit/kill/binding. */
-function createStrictProcess(init, filename) {
+function createStrictProcess() {
   return {
     env: { ...process.env },
-    argv: [process.execPath, filename],
+    argv: [process.execPath, 'script.js'],
     execArgv: [],
     version: process.version,
     versions: { ...process.versions },
@@ -145,20 +157,4 @@ function createStrictProcess(init, filename) {
   };
 }
 
-/** Fills the per-run globals of a context prepared by createContext. */
-function prepareRun(context, init, filename, sink) {
-  // Built on first use: most scripts never log, and a Console costs more than the rest of the run.
-  let scriptConsole = null;
-  Object.defineProperty(context, 'console', {
-    configurable: true,
-    enumerable: false,
-    get: () => (scriptConsole === null ? (scriptConsole = createConsole(sink)) : scriptConsole),
-    set: (value) => {
-      scriptConsole = value;
-    },
-  });
-  context.process = init.policy === 'trusted' ? process : createStrictProcess(init, filename);
-  return createRequire(init);
-}
-
-module.exports = { createContext, createLogBuffer, prepareRun };
+module.exports = { createRealm, createConsole, createLogBuffer, createRequire };

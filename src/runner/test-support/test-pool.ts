@@ -9,18 +9,22 @@ import type { RunContext } from '../protocol.js';
 export interface TestPool {
   readonly pool: ExecutorPool;
   /** Runs script text with a config; `timeoutMs` defaults to 5 s. */
-  run(source: string, options?: { config?: unknown; timeoutMs?: number; context?: Partial<RunContext> }): Promise<Execution>;
+  /** `taskKey` (default "test-task") is the isolation unit under strict: runs of other keys share nothing with it. */
+  run(source: string, options?: { config?: unknown; timeoutMs?: number; context?: Partial<RunContext>; taskKey?: string }): Promise<Execution>;
   close(): Promise<void>;
 }
 
 export interface TestPoolOptions extends Partial<LaunchOptions> {
   readonly size?: number;
+  readonly rssLimitMb?: number;
 }
 
 export async function startTestPool(options: TestPoolOptions = {}): Promise<TestPool> {
   const launch = planExecutorLaunch({
     policy: 'strict',
     memoryMb: 64,
+    runMemoryMb: 64,
+    maxWorkers: 64,
     drainMs: 1000,
     resultMaxBytes: 64 * 1024,
     logMaxBytes: 4 * 1024,
@@ -32,14 +36,13 @@ export async function startTestPool(options: TestPoolOptions = {}): Promise<Test
     env: process.env,
     ...options,
   });
-  const memoryMb = options.memoryMb ?? 64;
-  const pool = createExecutorPool({ size: options.size ?? 2, launch, memoryMb, drainMs: options.drainMs ?? 1000, logger: createLogger('silent') });
+  const pool = createExecutorPool({ size: options.size ?? 2, launch, rssLimitMb: options.rssLimitMb ?? 1024, logger: createLogger('silent') });
   await pool.ready();
   return {
     pool,
     run(source, runOptions = {}) {
       const context: RunContext = { taskId: 'test-task', slot: null, trigger: 'manual', attempt: 1, ...runOptions.context };
-      return pool.execute({ source, filename: 'script.js', config: runOptions.config ?? {}, context, timeoutMs: runOptions.timeoutMs ?? 5000 });
+      return pool.execute({ taskKey: runOptions.taskKey ?? 'test-task', source, filename: 'script.js', config: runOptions.config ?? {}, context, timeoutMs: runOptions.timeoutMs ?? 5000 });
     },
     close: () => pool.close(1000),
   };
@@ -65,8 +68,8 @@ export function watchEventLoop(): LoopWatch {
   };
 }
 
-/** Narrows an execution to a failure (timed out or failed) for assertions. */
-export function failure(execution: Execution): Extract<Execution, { outcome: 'failed' | 'timed_out' }> {
+/** Narrows an execution to a failure (failed, timed out or lost) for assertions. */
+export function failure(execution: Execution): Extract<Execution, { outcome: 'failed' | 'timed_out' | 'lost' }> {
   if (execution.outcome === 'succeeded') throw new Error(`expected a failure, got success with ${String(execution.result)}`);
   return execution;
 }

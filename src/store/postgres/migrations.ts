@@ -54,6 +54,13 @@ export const postgresMigrations: readonly Migration[] = [
       CREATE INDEX runs_running ON runs (task_id, id) WHERE status = 'running';
     `,
   },
+  {
+    version: 2,
+    name: 'the instant a run was queued',
+    // started_ms now holds when main() was entered (reported by the executor); queued_ms when the run was
+    // handed to execution. Their difference is the queue wait, shown apart from lateness.
+    sql: `ALTER TABLE runs ADD COLUMN queued_ms BIGINT;`,
+  },
 ];
 
 /** Schema names are interpolated into DDL and the search_path, so only plain lowercase identifiers pass. */

@@ -1,7 +1,7 @@
 // The PostgreSQL store's SQL. Names match the SQLite store's queries; values are always parameters.
 
 const RUN_COLUMNS = `id, task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, finished_ms,
-  duration_ms, lateness_ms, result, error, logs, script_url, script_sha256, lease_until_ms`;
+  duration_ms, lateness_ms, result, error, logs, script_url, script_sha256, lease_until_ms, queued_ms`;
 const TASK_COLUMNS = 'id, doc, running, init_ms, end_ms, interval_ms, created_ms, updated_ms';
 
 /** pg_notify of a task write; `$n` is the channel and `$n+1` the writing replica's instance id. */
@@ -56,7 +56,7 @@ export const sql = {
   finishRun: `
     UPDATE runs SET status = $2, result = $3, error = $4, logs = $5, started_ms = $6, finished_ms = $7,
       duration_ms = $7::bigint - $6::bigint, lateness_ms = $6::bigint - slot_ms,
-      script_url = $8, script_sha256 = $9, lease_until_ms = NULL
+      script_url = $8, script_sha256 = $9, queued_ms = $10, lease_until_ms = NULL
     WHERE id = $1 AND status = 'running'
     RETURNING ${RUN_COLUMNS}`,
   abandonRun: `

@@ -197,6 +197,7 @@ class PostgresStore implements Store {
       report.finishedMs,
       report.scriptUrl,
       report.scriptSha256,
+      report.queuedMs,
     ]);
     return rows[0] === undefined ? undefined : runFromRow(rows[0]);
   }

@@ -54,6 +54,13 @@ export const sqliteMigrations: readonly Migration[] = [
       CREATE INDEX runs_running ON runs (task_id, id) WHERE status = 'running';
     `,
   },
+  {
+    version: 2,
+    name: 'the instant a run was queued',
+    // started_ms now holds when main() was entered (reported by the executor); queued_ms when the run was
+    // handed to execution. Their difference is the queue wait, shown apart from lateness.
+    sql: `ALTER TABLE runs ADD COLUMN queued_ms INTEGER;`,
+  },
 ];
 
 /**

@@ -3,7 +3,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 
 const RUN_COLUMNS = `id, task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, finished_ms,
-  duration_ms, lateness_ms, result, error, logs, script_url, script_sha256, lease_until_ms`;
+  duration_ms, lateness_ms, result, error, logs, script_url, script_sha256, lease_until_ms, queued_ms`;
 const TASK_COLUMNS = 'id, doc, running, init_ms, end_ms, interval_ms, created_ms, updated_ms';
 
 /**
@@ -51,7 +51,7 @@ export function prepareQueries(db: Database) {
       ON CONFLICT (task_id, slot_ms, attempt) DO NOTHING
       RETURNING ${RUN_COLUMNS}`),
     finishRun: db.prepare(`
-      UPDATE runs SET status = @status, result = @result, error = @error, logs = @logs, started_ms = @startedMs,
+      UPDATE runs SET status = @status, result = @result, error = @error, logs = @logs, queued_ms = @queuedMs, started_ms = @startedMs,
         finished_ms = @finishedMs, duration_ms = @finishedMs - @startedMs,
         lateness_ms = CASE WHEN slot_ms IS NULL THEN NULL ELSE @startedMs - slot_ms END,
         script_url = @scriptUrl, script_sha256 = @scriptSha256, lease_until_ms = NULL

@@ -167,6 +167,7 @@ class SqliteStore implements Store {
       result: report.outcome === 'succeeded' ? report.result : null,
       error: report.outcome === 'succeeded' ? null : JSON.stringify(report.error),
       logs: report.logs,
+      queuedMs: report.queuedMs,
       startedMs: report.startedMs,
       finishedMs: report.finishedMs,
       scriptUrl: report.scriptUrl,

@@ -1,0 +1,69 @@
+// A worker thread that runs the scripts of one task under strict: its own V8 isolate, so its modules,
+// prototypes, globals and timers are that task's alone. Started by executor.cjs, spoken to through
+// parentPort with the messages of run-script.cjs.
+'use strict';
+
+const { parentPort, workerData } = require('node:worker_threads');
+const { createRealm, createRequire } = require('./sandbox.cjs');
+const { startRun, uncaught } = require('./run-script.cjs');
+
+const init = workerData;
+/**
+ * No signal from a strict script: not to Director, not to its own executor (which runs other tasks).
+ * process.kill goes through process._kill, also for the real `process` a script reaches through
+ * `require.constructor`; the model of Node 20–26 does not cover signals, the uid does when Director is root.
+ */
+process._kill = () => -1; // UV_EPERM: process.kill throws EPERM
+for (const name of ['pid', 'ppid']) {
+  const value = process[name];
+  Object.defineProperty(process, name, { value, writable: false, configurable: false, enumerable: true });
+}
+
+const realm = createRealm(init);
+const scriptRequire = createRequire(init);
+/** Runs of this task going on in this worker, by id. */
+const runs = new Map();
+const post = (message) => {
+  if (message.type === 'done' || message.type === 'failed') runs.delete(message.runId);
+  parentPort.postMessage(message);
+};
+
+parentPort.on('message', (message) => {
+  if (message.type === 'run') {
+    runs.set(message.runId, startRun({ realm, scriptRequire, init, post, dirname: '/' }, message));
+  } else if (message.type === 'abort') {
+    runs.get(message.runId)?.abort.abort(new Error(message.reason));
+  } else if (message.type === 'drain') {
+    drain(message.deadlineMs);
+  }
+});
+
+process.on('uncaughtException', (error) => onUncaught(error, 'uncaught exception'));
+process.on('unhandledRejection', (reason) => onUncaught(reason, 'unhandled rejection'));
+
+function onUncaught(error, kind) {
+  // Without a run to blame (all reported), the oldest still going takes it: they are one task's runs.
+  const oldest = runs.values().next().value;
+  uncaught(error, kind, oldest);
+}
+
+/**
+ * Work a script left pending after its last run (an un-awaited request, a timer) may finish; past the
+ * deadline the executor ends this worker instead, so it never lingers. Answers once.
+ */
+function drain(deadlineMs) {
+  const pending = () => countResources() - baseline;
+  const check = () => {
+    if (runs.size > 0) return; // a new run came: the drain is over
+    if (pending() === 0) return parentPort.postMessage({ type: 'drained', pending: false });
+    if (Date.now() >= deadlineMs) return parentPort.postMessage({ type: 'drained', pending: true });
+    setTimeout(() => setImmediate(check), 20).unref();
+  };
+  setImmediate(check);
+}
+
+const countResources = () => process.getActiveResourcesInfo().length;
+/** What the worker holds itself while idle (its port); taken before any script ran. */
+const baseline = countResources();
+
+parentPort.postMessage({ type: 'ready' });
