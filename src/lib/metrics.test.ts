@@ -36,14 +36,14 @@ export function parsePrometheus(text: string): Map<string, number> {
 function run(overrides: Partial<RunRecord>): RunRecord {
   return {
     id: 1, taskId: 't', slot: 1000, attempt: 1, trigger: 'schedule', status: 'succeeded', owner: 'o', createdMs: 1000,
-    startedMs: 1040, finishedMs: 1540, durationMs: 500, latenessMs: 40, result: null, error: null, logs: null,
+    queuedMs: 1010, startedMs: 1040, finishedMs: 1540, durationMs: 500, latenessMs: 40, result: null, error: null, logs: null,
     scriptUrl: null, scriptSha256: null, leaseUntilMs: null, ...overrides,
   };
 }
 
 function setup(countTasks = async () => ({ total: 5, running: 2 })) {
   const events = new DirectorEvents();
-  const pool = { size: 4, busy: 1, queued: 3 };
+  const pool = { executors: 4, running: 1, queued: 3, maxRuns: 200 };
   const metrics = createMetrics({ events, store: { countTasks }, runner: { poolState: () => pool } });
   return { events, metrics, pool };
 }
@@ -54,8 +54,8 @@ describe('metrics', () => {
     const text = await metrics.text();
     const samples = parsePrometheus(text);
     for (const name of [
-      'director_tasks{state="running"}', 'director_tasks{state="stopped"}', 'director_executors', 'director_executors_busy',
-      'director_executor_queue', 'director_script_fetch_failures_total', 'process_cpu_user_seconds_total',
+      'director_tasks{state="running"}', 'director_tasks{state="stopped"}', 'director_executors', 'director_runs_in_progress',
+      'director_runs_queued', 'director_script_fetch_failures_total', 'process_cpu_user_seconds_total',
     ]) assert.ok(samples.has(name), `${name} is exposed`);
     for (const name of ['director_runs_total', 'director_run_duration_seconds', 'director_slot_lateness_seconds', 'director_slots_skipped_total',
       'director_slots_missed_total', 'director_runs_lost_total', 'director_script_fetch_duration_seconds', 'director_store_errors_total',
@@ -63,8 +63,8 @@ describe('metrics', () => {
     assert.equal(samples.get('director_tasks{state="running"}'), 2);
     assert.equal(samples.get('director_tasks{state="stopped"}'), 3);
     assert.equal(samples.get('director_executors'), 4);
-    assert.equal(samples.get('director_executors_busy'), 1);
-    assert.equal(samples.get('director_executor_queue'), 3);
+    assert.equal(samples.get('director_runs_in_progress'), 1);
+    assert.equal(samples.get('director_runs_queued'), 3);
     assert.match(metrics.contentType, /^text\/plain; version=0\.0\.4/);
     metrics.close();
   });

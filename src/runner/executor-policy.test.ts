@@ -81,11 +81,13 @@ describe('strict policy', () => {
     assert.equal(existsSync(path.join(path.dirname(executorFile), 'probe.txt')), false);
   });
 
-  test('a script that keeps the real process listening for the next run gets its executor recycled', async () => {
-    const spy = await t.run(`module.exports.main = () => { const p = require.constructor('return process')(); p.on('message', (m) => { globalThis.seen = m; }); return 'listening'; };`);
+  test('a script that listens on its real process sees nothing of another task\'s run', async () => {
+    const spy = await t.run(`module.exports.main = () => { const p = require.constructor('return process')(); globalThis.seen = []; p.on('message', (m) => globalThis.seen.push(m)); return 'listening'; };`, { taskKey: 'spy' });
     assert.equal(spy.outcome, 'succeeded');
-    const next = await t.run(`module.exports.main = () => require.constructor('return process')().listenerCount('message');`);
-    assert.equal(next.outcome === 'succeeded' && next.result, '1');
+    const victim = await t.run('module.exports.main = (config) => config.secret.length;', { config: { secret: 'victim-secret' }, taskKey: 'victim' });
+    assert.equal(victim.outcome === 'succeeded' && victim.result, '13');
+    const seen = await t.run('module.exports.main = () => JSON.stringify(globalThis.seen);', { taskKey: 'spy' });
+    assert.equal(seen.outcome === 'succeeded' && seen.result, JSON.stringify('[]'));
   });
 });
 

@@ -1,7 +1,7 @@
 // A pool of executor processes, each running many runs at once: a run that waits on I/O holds nothing
 // another run needs. Under strict, each task's runs go to the executor that holds its worker.
 // A run that times out ends alone (strict: its worker; trusted: its signal, or its executor when the
-// executor no longer answers); an executor that dies or is killed ends its other runs as `lost`.
+// executor no longer answers); an executor that dies or is killed ends the runs it held as `lost`.
 
 import type { RunError } from '../domain/run.js';
 import { describeExit, executorDeathError, readRssKb, type ExecuteRequest, type Execution, type ExecutorPool, type ExecutorPoolOptions, type PoolState } from './execution.js';
@@ -103,8 +103,6 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
         return settle(job, { outcome: 'succeeded', result: message.result, logs: message.logs, enteredMs: job.enteredMs, finishedMs: now() });
       case 'failed':
         return settle(job, { outcome: 'failed', error: message.error, logs: message.logs, enteredMs: job.enteredMs, finishedMs: now() });
-      case 'lost':
-        return settle(job, { outcome: 'lost', error: message.error, logs: job.logs, enteredMs: job.enteredMs, finishedMs: now() });
     }
   }
 
@@ -238,7 +236,12 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
       if (rssKb === null || rssKb <= rssLimitKb) continue;
       const message = `the executor used ${Math.round(rssKb / 1024)} MB of memory, more than the ${options.rssLimitMb} MB each may use (DIRECTOR_EXECUTION_MEMORY_MB / DIRECTOR_EXECUTORS); it was killed and replaced`;
       logger.warn({ pid, runs: executor.jobs.size }, message);
-      lose(executor, { stage: 'executor', name: 'MemoryLimitExceeded', message });
+      const error: RunError = { stage: 'executor', name: 'MemoryLimitExceeded', message };
+      // Memory outside the heaps (Buffers) cannot be told apart per run: a lone run is the one to blame,
+      // runs sharing the executor are lost (and follow their task's retries).
+      const [only, ...others] = executor.jobs.values();
+      if (only !== undefined && others.length === 0) settleAside(only, 'failed', error);
+      else lose(executor, error);
       kill(executor, 'memory limit');
     }
   }
@@ -250,8 +253,7 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
   async function close(graceMs: number): Promise<void> {
     for (const { resolve } of waiting.splice(0)) resolve(failure(shutdownError('Director shut down before the run started')));
     for (const executor of executors) {
-      // Under strict a cancel ends the worker: at shutdown only the signal is aborted, as under trusted.
-      for (const job of executor.jobs.values()) if (!strict) send(executor, { type: 'cancel', runId: job.runId, reason: 'Director is shutting down' });
+      for (const job of executor.jobs.values()) send(executor, { type: 'abort', runId: job.runId, reason: 'Director is shutting down' });
     }
     const deadline = Date.now() + graceMs;
     while (Date.now() < deadline && [...executors].some((e) => e.jobs.size > 0)) {

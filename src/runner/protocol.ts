@@ -2,7 +2,7 @@
 // sent as frames (executor/frames.cjs): a JSON header and a raw body for big text.
 // executor/executor.cjs is plain CommonJS and cannot import these types: keep both sides in step.
 
-import type { RunError, TriggerKind } from '../domain/run.js';
+import type { FailureStage, RunError, TriggerKind } from '../domain/run.js';
 import type { ScriptPolicy } from '../config.js';
 
 /** What `main(config, context)` receives as `context`, less the AbortSignal the executor adds. */
@@ -46,9 +46,16 @@ export interface RunMessage {
   readonly context: RunContext;
 }
 
-/** Ends a run Director no longer waits for (timeout, shutdown): strict ends its worker, trusted aborts its signal. */
+/** Ends a run Director no longer waits for (its timeout): strict ends its worker, trusted aborts its signal. */
 export interface CancelMessage {
   readonly type: 'cancel';
+  readonly runId: string;
+  readonly reason: string;
+}
+
+/** Aborts the run's `context.signal` (shutdown); a script that does not stop is killed after the grace. */
+export interface AbortMessage {
+  readonly type: 'abort';
   readonly runId: string;
   readonly reason: string;
 }
@@ -71,7 +78,7 @@ export interface PingMessage {
   readonly id: number;
 }
 
-export type ToExecutor = ExecutorInit | RunMessage | CancelMessage | PrepareMessage | ForgetMessage | PingMessage;
+export type ToExecutor = ExecutorInit | RunMessage | CancelMessage | AbortMessage | PrepareMessage | ForgetMessage | PingMessage;
 
 export type FromExecutor =
   | { readonly type: 'ready' }
@@ -84,9 +91,7 @@ export type FromExecutor =
   | { readonly type: 'late'; readonly runId: string; readonly text: string }
   /** Result: JSON text, or null when `main` returned undefined. */
   | { readonly type: 'done'; readonly runId: string; readonly result: string | null; readonly logs: string }
-  | { readonly type: 'failed'; readonly runId: string; readonly error: RunError; readonly logs: string }
-  /** Ended through no fault of its own (its worker had to end for another run of its task). */
-  | { readonly type: 'lost'; readonly runId: string; readonly error: RunError };
+  | { readonly type: 'failed'; readonly runId: string; readonly error: RunError; readonly logs: string };
 
 /** Largest header an executor may send: an error's message and stack are capped well below this. */
 export const MAX_HEADER_BYTES = 64 * 1024;
@@ -114,17 +119,17 @@ export function parseFromExecutor(header: Record<string, unknown>, body: Buffer)
       return { type, runId, result, logs: body.toString('utf8', Math.max(0, resultBytes)) };
     }
     case 'failed':
-    case 'lost':
-      if (!isRunError(header.error)) return null;
-      return type === 'failed' ? { type, runId, error: header.error, logs: body.toString('utf8') } : { type, runId, error: header.error };
+      return isRunError(header.error) ? { type, runId, error: header.error, logs: body.toString('utf8') } : null;
     default:
       return null;
   }
 }
 
+const FAILURE_STAGES = new Set<string>(['fetch', 'compile', 'run', 'timeout', 'serialize', 'executor', 'shutdown'] satisfies FailureStage[]);
+
 function isRunError(value: unknown): value is RunError {
   if (typeof value !== 'object' || value === null) return false;
   const error = value as Record<string, unknown>;
-  return typeof error.stage === 'string' && typeof error.name === 'string' && typeof error.message === 'string'
+  return typeof error.stage === 'string' && FAILURE_STAGES.has(error.stage) && typeof error.name === 'string' && typeof error.message === 'string'
     && (error.stack === undefined || typeof error.stack === 'string');
 }

@@ -199,7 +199,7 @@ describe('task runner: leases and shutdown', () => {
       assert.equal(ended.status, 'failed');
       assert.equal(ended.error?.stage, 'shutdown');
       assert.equal((await f.store.getRun(run.id))?.error?.stage, 'shutdown');
-      assert.equal(f.runner.poolState().busy, 0);
+      assert.equal(f.runner.poolState().running, 0);
     } finally {
       if (!closed) await f.runner.close(0);
       await f.close();

@@ -99,7 +99,7 @@ export function describeRunCases(ctx: ContractContext): void {
       assert.deepEqual(await ctx.store().runningRuns(id), []);
     });
 
-    it('finishRun writes outcome, result, error, logs, durations, lateness (startedMs − slot), script URL and sha256', async () => {
+    it('finishRun writes outcome, result, error, logs, queued and entered times, durations, lateness (entered − slot), script URL and sha256', async () => {
       const id = uniqueId('finish');
       const okId = await claimOne(ctx.store(), id, T0);
       const claimed = await ctx.store().getRun(okId);
@@ -107,7 +107,7 @@ export function describeRunCases(ctx: ContractContext): void {
       assert.deepEqual(await ctx.store().getRun(okId), ok);
       assert.deepEqual(ok, {
         ...claimed,
-        status: 'succeeded', result: '{"ok":true}', error: null, logs: 'hello\n', startedMs: T0 + 120, finishedMs: T0 + 620,
+        status: 'succeeded', result: '{"ok":true}', error: null, logs: 'hello\n', queuedMs: T0 + 119, startedMs: T0 + 120, finishedMs: T0 + 620,
         durationMs: 500, latenessMs: 120, scriptUrl: 'http://assets.test/api/v1/public/director/hello.js', scriptSha256: 'a'.repeat(64), leaseUntilMs: null,
       });
       const badId = await claimOne(ctx.store(), id, T0 + MINUTE);

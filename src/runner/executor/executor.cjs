@@ -1,7 +1,9 @@
 // Executor entry, spawned by executor-pool.ts: runs many scripts at once, speaking ../protocol.ts as
 // frames (frames.cjs) on stdin (from Director) and fd 3 (to Director).
-// Under strict each task's scripts run in a worker thread of their own (script-worker.cjs); under
-// trusted they share this process's event loop, as they shared the original Director's.
+// Under strict each run goes to a worker thread of its task (script-worker.cjs), one run at a time: a
+// worker never holds two tasks' code, and a run's timeout ends only its own worker. Idle workers are
+// kept for their task's next run. Under trusted runs share this process's event loop, as they shared
+// the original Director's.
 // Plain CommonJS on purpose: it is run with plain `node` (no tsx) from src/ and from dist/ alike.
 'use strict';
 
@@ -22,8 +24,9 @@ const send = (header, body = null) => toDirector.write(encodeFrame(header, body)
 let init = null;
 /** trusted: runs going on in this process, by id. */
 const runs = new Map();
-/** strict: the worker of each task, by task key. */
+/** strict: the workers of each task (idle or running one run), by task key. */
 const workers = new Map();
+let workerCount = 0;
 /** strict: the worker running each run, by run id. */
 const workerOfRun = new Map();
 
@@ -48,10 +51,12 @@ function onDirector(message, body) {
     case 'run':
       return run({ ...message, source: body.toString('utf8') });
     case 'prepare':
-      if (init.policy === 'strict') workerFor(message.taskKey);
+      if (init.policy === 'strict') prepare(message.taskKey);
       return;
     case 'cancel':
       return cancel(message.runId, message.reason);
+    case 'abort':
+      return abort(message.runId, message.reason);
     case 'forget':
       return forget(message.taskKey);
     case 'ping':
@@ -99,29 +104,37 @@ function run(message) {
     runs.set(message.runId, startRun({ realm: init.realm, scriptRequire: init.scriptRequire, init, post, dirname: process.cwd() }, message));
     return;
   }
-  const entry = workerFor(message.taskKey);
-  entry.runs.add(message.runId);
+  const entry = idleWorker(message.taskKey) ?? startWorker(message.taskKey);
+  entry.runId = message.runId;
   entry.draining = false;
   clearTimeout(entry.drainTimer);
   workerOfRun.set(message.runId, entry);
   entry.worker.postMessage({ type: 'run', runId: message.runId, source: message.source, filename: message.filename, config: message.config, context: message.context });
 }
 
-/** The task's worker, started when it has none. Beyond the warm limit, the longest idle worker makes room. */
-function workerFor(taskKey) {
-  const known = workers.get(taskKey);
-  if (known !== undefined) {
-    known.lastUsedMs = Date.now();
-    return known;
-  }
-  if (workers.size >= init.maxWorkers) evictIdle();
+function idleWorker(taskKey) {
+  for (const entry of workers.get(taskKey) ?? []) if (entry.runId === null && !entry.ended) return entry;
+  return undefined;
+}
+
+/** strict `prepare`: the task gets an idle worker now, unless it has one. */
+function prepare(taskKey) {
+  if (idleWorker(taskKey) === undefined) startWorker(taskKey);
+}
+
+/** A worker for the task. Beyond the warm limit, the longest idle worker (of any task) makes room. */
+function startWorker(taskKey) {
+  if (workerCount >= init.maxWorkers) evictIdle();
   const worker = new Worker(WORKER_FILE, {
     workerData: publicInit(),
     env: { ...process.env },
     resourceLimits: { maxOldGenerationSizeMb: init.runMemoryMb, maxYoungGenerationSizeMb: Math.min(16, Math.max(1, init.runMemoryMb >> 3)), stackSizeMb: 4 },
   });
-  const entry = { taskKey, worker, runs: new Set(), lastUsedMs: Date.now(), draining: false, drainTimer: undefined, ended: false, endReason: null, cancelled: new Set(), othersLost: false };
-  workers.set(taskKey, entry);
+  const entry = { taskKey, worker, runId: null, lastUsedMs: Date.now(), draining: false, drainTimer: undefined, ended: false, endReason: null, cancelled: false };
+  const list = workers.get(taskKey);
+  if (list === undefined) workers.set(taskKey, [entry]);
+  else list.push(entry);
+  workerCount += 1;
   worker.on('message', (message) => fromWorker(entry, message));
   worker.on('error', (error) => {
     entry.endReason = error && error.code === 'ERR_WORKER_OUT_OF_MEMORY'
@@ -139,8 +152,10 @@ function publicInit() {
 
 function evictIdle() {
   let oldest = null;
-  for (const entry of workers.values()) {
-    if (entry.runs.size === 0 && (oldest === null || entry.lastUsedMs < oldest.lastUsedMs)) oldest = entry;
+  for (const list of workers.values()) {
+    for (const entry of list) {
+      if (entry.runId === null && !entry.ended && (oldest === null || entry.lastUsedMs < oldest.lastUsedMs)) oldest = entry;
+    }
   }
   if (oldest !== null) endWorker(oldest, null);
 }
@@ -155,7 +170,7 @@ function fromWorker(entry, message) {
   if (message === null || typeof message !== 'object') return endWorker(entry, protocolError('a message that is not an object'));
   if (message.type === 'ready') return;
   if (message.type === 'drained') {
-    if (entry.runs.size === 0 && entry.draining) {
+    if (entry.runId === null && entry.draining) {
       entry.draining = false;
       clearTimeout(entry.drainTimer);
       if (message.pending === true) endWorker(entry, null);
@@ -163,15 +178,15 @@ function fromWorker(entry, message) {
     return;
   }
   if (!FROM_WORKER.has(message.type) || typeof message.runId !== 'string') return endWorker(entry, protocolError(`a message of type ${String(message.type)}`));
-  if (!entry.runs.has(message.runId)) {
+  if (entry.runId !== message.runId) {
     // Late output of a run already reported is fine; anything else about a run it does not hold is not.
     if (message.type === 'late' || message.type === 'log') return;
     return endWorker(entry, protocolError('a message about a run it does not hold'));
   }
   if (message.type === 'done' || message.type === 'failed') {
-    entry.runs.delete(message.runId);
+    entry.runId = null;
     workerOfRun.delete(message.runId);
-    if (entry.runs.size === 0) startDrain(entry);
+    startDrain(entry);
   }
   toDirectorMessage(message);
 }
@@ -187,7 +202,7 @@ function startDrain(entry) {
   entry.worker.postMessage({ type: 'drain', deadlineMs });
   clearTimeout(entry.drainTimer);
   entry.drainTimer = setTimeout(() => {
-    if (entry.draining && entry.runs.size === 0) endWorker(entry, null);
+    if (entry.draining && entry.runId === null) endWorker(entry, null);
   }, init.drainMs + DRAIN_SLACK_MS);
   entry.drainTimer.unref();
 }
@@ -202,36 +217,45 @@ function endWorker(entry, reason) {
 function workerEnded(entry, code) {
   entry.ended = true;
   clearTimeout(entry.drainTimer);
-  if (workers.get(entry.taskKey) === entry) workers.delete(entry.taskKey);
-  const why = entry.endReason ?? { name: 'WorkerExited', message: `the script ended its worker (exit code ${code})` };
-  for (const runId of entry.runs) {
-    workerOfRun.delete(runId);
-    if (entry.cancelled.has(runId)) continue; // Director recorded it when it cancelled it
-    send({ type: entry.othersLost ? 'lost' : 'failed', runId, error: { stage: 'executor', ...why } }, Buffer.alloc(0));
+  const list = workers.get(entry.taskKey) ?? [];
+  const at = list.indexOf(entry);
+  if (at >= 0) {
+    list.splice(at, 1);
+    workerCount -= 1;
+    if (list.length === 0) workers.delete(entry.taskKey);
   }
-  entry.runs.clear();
+  const runId = entry.runId;
+  entry.runId = null;
+  if (runId === null) return;
+  workerOfRun.delete(runId);
+  if (entry.cancelled) return; // Director recorded it when it cancelled it
+  const why = entry.endReason ?? { name: 'WorkerExited', message: `the script ended its worker (exit code ${code})` };
+  send({ type: 'failed', runId, error: { stage: 'executor', ...why } }, Buffer.alloc(0));
 }
 
 /**
- * A run past its timeout (Director has recorded it) or at shutdown. Under strict its worker is ended:
- * that stops any code, even a loop that never yields, and touches no other task. Other runs of the same
- * task in that worker end as `lost`.
+ * A run past its timeout (Director has recorded it): under strict its worker is ended, which stops any
+ * code, even a loop that never yields, and touches no other run; under trusted its signal is aborted.
  */
 function cancel(runId, reason) {
+  if (init.policy === 'trusted') return abort(runId, reason);
+  const entry = workerOfRun.get(runId);
+  if (entry === undefined) return;
+  entry.cancelled = true;
+  endWorker(entry, null);
+}
+
+/** Aborts the run's `context.signal` (shutdown): a cooperative script ends by itself. */
+function abort(runId, reason) {
   if (init.policy === 'trusted') {
     runs.get(runId)?.abort.abort(new Error(reason));
     return;
   }
-  const entry = workerOfRun.get(runId);
-  if (entry === undefined) return;
-  entry.cancelled.add(runId);
-  entry.othersLost = true;
-  endWorker(entry, { name: 'WorkerEnded', message: `the task's worker was ended with another run of the task (${reason})` });
+  workerOfRun.get(runId)?.worker.postMessage({ type: 'abort', runId, reason });
 }
 
 function forget(taskKey) {
-  const entry = workers.get(taskKey);
-  if (entry !== undefined && entry.runs.size === 0) endWorker(entry, null);
+  for (const entry of [...(workers.get(taskKey) ?? [])]) if (entry.runId === null) endWorker(entry, null);
 }
 
 function onTrustedUncaught(error, kind) {

@@ -9,7 +9,7 @@ import type { RunContext } from '../protocol.js';
 export interface TestPool {
   readonly pool: ExecutorPool;
   /** Runs script text with a config; `timeoutMs` defaults to 5 s. */
-  /** `taskKey` (default "test-task") is the isolation unit under strict: runs of other keys share nothing with it. */
+  /** `taskKey` is the isolation unit under strict: runs of other keys share nothing with it. Default: a key of the run's own. */
   run(source: string, options?: { config?: unknown; timeoutMs?: number; context?: Partial<RunContext>; taskKey?: string }): Promise<Execution>;
   close(): Promise<void>;
 }
@@ -38,11 +38,12 @@ export async function startTestPool(options: TestPoolOptions = {}): Promise<Test
   });
   const pool = createExecutorPool({ size: options.size ?? 2, launch, rssLimitMb: options.rssLimitMb ?? 1024, logger: createLogger('silent') });
   await pool.ready();
+  let runs = 0;
   return {
     pool,
     run(source, runOptions = {}) {
       const context: RunContext = { taskId: 'test-task', slot: null, trigger: 'manual', attempt: 1, ...runOptions.context };
-      return pool.execute({ taskKey: runOptions.taskKey ?? 'test-task', source, filename: 'script.js', config: runOptions.config ?? {}, context, timeoutMs: runOptions.timeoutMs ?? 5000 });
+      return pool.execute({ taskKey: runOptions.taskKey ?? `task-${++runs}`, source, filename: 'script.js', config: runOptions.config ?? {}, context, timeoutMs: runOptions.timeoutMs ?? 5000 });
     },
     close: () => pool.close(1000),
   };

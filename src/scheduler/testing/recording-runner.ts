@@ -60,7 +60,7 @@ export class RecordingRunner implements TaskRunner {
 
   private async complete(call: RunnerCall, outcome: TestOutcome): Promise<RunRecord> {
     const finishedMs = this.deps.clock.now();
-    const common = { logs: '', startedMs: call.atMs, finishedMs, scriptUrl: null, scriptSha256: null };
+    const common = { logs: '', queuedMs: call.atMs, startedMs: call.atMs, finishedMs, scriptUrl: null, scriptSha256: null };
     const report: RunReport = outcome === 'succeeded'
       ? { outcome, result: 'true', ...common }
       : { outcome, error: { stage: outcome === 'failed' ? 'run' : 'timeout', name: 'Error', message: `test ${outcome}` }, ...common };
@@ -78,7 +78,19 @@ export class RecordingRunner implements TaskRunner {
   }
 
   poolState() {
-    return { size: 0, busy: this.held.size, queued: 0 };
+    return { executors: 0, running: this.held.size, queued: 0, maxRuns: Infinity };
+  }
+
+  /** Tasks the scheduler asked to prepare, and to forget, in order. */
+  readonly prepared: string[] = [];
+  readonly forgotten: string[] = [];
+
+  prepare(taskId: string): void {
+    this.prepared.push(taskId);
+  }
+
+  forget(taskId: string): void {
+    this.forgotten.push(taskId);
   }
 
   async close(): Promise<void> {}
