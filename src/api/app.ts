@@ -14,6 +14,7 @@ import type { Task } from '../domain/task.js';
 import { installErrorHandling } from './error-handler.js';
 import type { Metrics } from '../lib/metrics.js';
 import { installAuth } from './auth.js';
+import { createExecutorPeerCheck } from './executor-peers.js';
 import { jsonDeeperThan, MAX_JSON_DEPTH } from './json-depth.js';
 import { installCloseConnectionsOnClose } from './close-connections.js';
 import { installRateLimit } from './rate-limit.js';
@@ -121,7 +122,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   installCloseConnectionsOnClose(app);
   if (deps.metrics) installHttpMetrics(app, deps.metrics);
   installRateLimit(app, deps);
-  installAuth(app, deps);
+  const runner = deps.runner;
+  const fromExecutor = runner === null ? undefined : createExecutorPeerCheck(() => runner.executorPids());
+  installAuth(app, { config: deps.config, ...(fromExecutor ? { fromExecutor: (request) => fromExecutor(request.raw.socket) } : {}) });
   await app.register(swagger, {
     openapi: {
       info: { title: 'Director', description: 'Task scheduler of the Governify platform', version: '1' },

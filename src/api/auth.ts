@@ -70,14 +70,24 @@ export function createTokenMatcher(tokens: readonly ApiToken[]): TokenMatcher {
 }
 
 /** Installs the check at the root instance so that it covers every route, the 404 handler included. */
-export function installAuth(app: FastifyInstance, deps: { readonly config: { readonly apiTokens: readonly ApiToken[] } }): void {
+export interface AuthDeps {
+  readonly config: { readonly apiTokens: readonly ApiToken[] };
+  /** True when the request comes from one of Director's executors (a script), which never gets in without a token. */
+  readonly fromExecutor?: (request: FastifyRequest) => boolean;
+}
+
+export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
   const tokens = deps.config.apiTokens;
   const matcher = createTokenMatcher(tokens);
   app.decorateRequest('caller', null);
 
   app.addHook('onRequest', async (request, reply) => {
-    // With no tokens Director listens on loopback only, or the operator set DIRECTOR_AUTH=off.
+    // With no tokens Director listens on loopback only, or the operator set DIRECTOR_AUTH=off: anyone
+    // who reaches it is trusted, except a script of Director's own, whose host is loopback too.
     if (tokens.length === 0) {
+      if (requiredRole(request) !== 'public' && deps.fromExecutor?.(request) === true) {
+        throw new DirectorError('FORBIDDEN', 'scripts cannot use Director\'s API: it answers them only with an API token (DIRECTOR_API_TOKENS)');
+      }
       request.caller = ANONYMOUS;
       return;
     }

@@ -46,6 +46,8 @@ export interface ExecutorPool {
   /** strict: ends the task's worker once idle. */
   forget(taskKey: string): void;
   state(): PoolState;
+  /** Pids of the executors alive now. */
+  pids(): number[];
   /** Idempotent. Running runs get `graceMs` (their signal is aborted), then their executors are killed. */
   close(graceMs: number): Promise<void>;
 }

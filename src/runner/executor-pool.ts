@@ -298,6 +298,11 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
       executor.taskKeys.delete(taskKey);
       send(executor, { type: 'forget', taskKey });
     },
+    pids() {
+      const pids: number[] = [];
+      for (const executor of executors) if (executor.child.pid !== undefined) pids.push(executor.child.pid);
+      return pids;
+    },
     state() {
       let running = 0;
       for (const executor of executors) running += executor.jobs.size;

@@ -30,6 +30,8 @@ export interface TaskRunner {
   /** The task is gone or changed: what was kept ready for it can go. */
   forget(taskId: string): void;
   poolState(): RunnerState;
+  /** Pids of the executor processes: the API refuses them without a token. */
+  executorPids(): number[];
   /** Stops taking runs; running scripts get `graceMs` to finish, then are killed (recorded as failed). */
   close(graceMs: number): Promise<void>;
 }

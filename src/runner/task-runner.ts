@@ -197,6 +197,7 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
         pool.forget(taskKey);
       }
     },
+    executorPids: () => pool.pids(),
     prepare: (taskId) => pool.prepare(taskId),
     forget: (taskId) => pool.forget(taskId),
     poolState() {

@@ -23,8 +23,11 @@ export function publicRun(run: RunRecord) {
     ...run,
     result,
     slotAt: iso(run.slot),
+    queuedAt: iso(run.queuedMs),
     startedAt: iso(run.startedMs),
     finishedAt: iso(run.finishedMs),
+    /** From queued to main() entered: waiting for a place, fetching the script, starting a worker. */
+    queueWaitMs: run.queuedMs === null || run.startedMs === null ? null : run.startedMs - run.queuedMs,
   };
 }
 

@@ -3,6 +3,7 @@
 // parentPort with the messages of run-script.cjs.
 'use strict';
 
+const { builtinModules } = require('node:module');
 const { parentPort, workerData } = require('node:worker_threads');
 const { createRealm, createRequire } = require('./sandbox.cjs');
 const { startRun, uncaught } = require('./run-script.cjs');
@@ -21,6 +22,18 @@ for (const name of ['pid', 'ppid']) {
 
 const realm = createRealm(init);
 const scriptRequire = createRequire(init);
+
+/**
+ * Two doors from the real `process` (which a script reaches through `require.constructor`) to every
+ * built-in module, os and worker_threads included: process.getBuiltinModule (Node ≥ 20.16) and the
+ * worker's own main module. The first keeps only the allow-list, the second is closed.
+ */
+const getBuiltinModule = (id) => {
+  const bare = typeof id === 'string' && id.startsWith('node:') ? id.slice(5) : id;
+  return builtinModules.includes(bare) ? scriptRequire(id) : undefined;
+};
+Object.defineProperty(process, 'getBuiltinModule', { value: getBuiltinModule, writable: false, configurable: false });
+Object.defineProperty(process, 'mainModule', { value: undefined, writable: false, configurable: false });
 /** Runs of this task going on in this worker, by id. */
 const runs = new Map();
 const post = (message) => {

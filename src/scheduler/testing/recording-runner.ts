@@ -81,6 +81,10 @@ export class RecordingRunner implements TaskRunner {
     return { executors: 0, running: this.held.size, queued: 0, maxRuns: Infinity };
   }
 
+  executorPids(): number[] {
+    return [];
+  }
+
   /** Tasks the scheduler asked to prepare, and to forget, in order. */
   readonly prepared: string[] = [];
   readonly forgotten: string[] = [];
