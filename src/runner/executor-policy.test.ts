@@ -82,11 +82,11 @@ describe('strict policy', () => {
   });
 
   test('a script that listens on its real process sees nothing of another task\'s run', async () => {
-    const spy = await t.run(`module.exports.main = () => { const p = require.constructor('return process')(); globalThis.seen = []; p.on('message', (m) => globalThis.seen.push(m)); return 'listening'; };`, { taskKey: 'spy' });
+    const spy = await t.run(`module.exports.main = () => { const p = require.constructor('return process')(); p.seen = []; p.on('message', (m) => p.seen.push(m)); return 'listening'; };`, { taskKey: 'spy' });
     assert.equal(spy.outcome, 'succeeded');
     const victim = await t.run('module.exports.main = (config) => config.secret.length;', { config: { secret: 'victim-secret' }, taskKey: 'victim' });
     assert.equal(victim.outcome === 'succeeded' && victim.result, '13');
-    const seen = await t.run('module.exports.main = () => JSON.stringify(globalThis.seen);', { taskKey: 'spy' });
+    const seen = await t.run(`module.exports.main = () => JSON.stringify(require.constructor('return process')().seen);`, { taskKey: 'spy' });
     assert.equal(seen.outcome === 'succeeded' && seen.result, JSON.stringify('[]'));
   });
 });

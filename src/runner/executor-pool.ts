@@ -78,6 +78,8 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
       if (ping?.executor === executor) {
         clearTimeout(ping.timer);
         pings.delete(message.id);
+        executor.suspect = false;
+        for (const { request, resolve } of waiting.splice(0)) dispatch(request, resolve);
       }
       return;
     }
@@ -113,7 +115,7 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
     }
     let best: Executor | undefined;
     for (const executor of executors) {
-      if (executor.status !== 'ready') continue;
+      if (executor.status !== 'ready' || executor.suspect) continue;
       const load = strict ? executor.taskKeys.size : executor.jobs.size;
       if (best === undefined || load < (strict ? best.taskKeys.size : best.jobs.size)) best = executor;
     }
@@ -165,6 +167,8 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
   /** A trusted script in a loop blocks its whole executor: if it does not answer, it is killed. */
   function checkResponsive(executor: Executor): void {
     const id = ++nextPing;
+    // Until it answers, new runs wait rather than join a script that may be blocking it.
+    executor.suspect = true;
     const timer = setTimeout(() => {
       pings.delete(id);
       if (executor.status === 'dead') return;

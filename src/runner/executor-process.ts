@@ -37,6 +37,8 @@ export interface Executor {
   readonly child: ChildProcess;
   readonly exited: Promise<void>;
   status: 'starting' | 'ready' | 'dead';
+  /** trusted: a run timed out and the executor has not yet answered the ping that follows: it may be blocked. */
+  suspect: boolean;
   readonly jobs: Map<string, Job>;
   /** Runs this executor held that were settled without it (timeouts): their late messages are expected. */
   readonly settledIds: Set<string>;
@@ -74,7 +76,7 @@ export function spawnExecutor(options: SpawnExecutorOptions): Executor {
   // Niceness is inherited across the exec of setpriv into node, so setting it right after spawn holds.
   if (child.pid !== undefined && !lowerExecutorPriority(child.pid)) logger.debug({ pid: child.pid }, 'could not lower an executor\'s CPU priority; it runs at Director\'s');
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const executor: Executor = { child, exited, status: 'starting', jobs: new Map(), settledIds: new Set(), taskKeys: new Set(), output: '' };
+  const executor: Executor = { child, exited, status: 'starting', suspect: false, jobs: new Map(), settledIds: new Set(), taskKeys: new Set(), output: '' };
   const keep = (chunk: Buffer): void => {
     executor.output = (executor.output + chunk.toString()).slice(-OUTPUT_TAIL_CHARS);
   };

@@ -65,6 +65,11 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
 
   let closing: Promise<void> | null = null;
   let testRuns = 0;
+  /**
+   * Tasks prepared whose run has not come yet. Past DIRECTOR_MAX_RUNS of them a prepared worker would
+   * only push out another one (each executor keeps its share of that many): further prepares are skipped.
+   */
+  const prepared = new Set<string>();
   const inflight = new Set<Promise<RunRecord>>();
   /**
    * A task's own `timeout` applies to every run of it; without one, /run gets the longer manual
@@ -116,6 +121,7 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
   }
 
   async function record(task: Task, run: RunRecord, timeoutMs: number, stillWanted: () => boolean): Promise<RunRecord> {
+    prepared.delete(task.id);
     events.emit('run:started', run);
     const context: RunContext = { taskId: task.id, slot: run.slot, trigger: run.trigger, attempt: run.attempt };
     const report = await execute({ taskKey: task.id, script: task.script, config: taskConfig(task.doc), context, timeoutMs, stillWanted });
@@ -198,8 +204,15 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
       }
     },
     executorPids: () => pool.pids(),
-    prepare: (taskId) => pool.prepare(taskId),
-    forget: (taskId) => pool.forget(taskId),
+    prepare(taskId) {
+      if (prepared.has(taskId) || prepared.size >= config.maxRuns) return;
+      prepared.add(taskId);
+      pool.prepare(taskId);
+    },
+    forget(taskId) {
+      prepared.delete(taskId);
+      pool.forget(taskId);
+    },
     poolState() {
       const state = pool.state();
       return { executors: state.executors, running: limit.inside(), queued: limit.waiting(), maxRuns: config.maxRuns };

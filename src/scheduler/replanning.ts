@@ -71,7 +71,9 @@ export function createReplanning(ctx: SchedulerContext, parts: ReplanningParts) 
     const entry = planEntry(task, replanAfter({ task, nowMs: now, lastHandled: plan.lastHandled, previous }), now);
     if (entry === undefined) heap.delete(id);
     else heap.set(entry);
-    if (entry !== undefined && entry.kind === 'slot' && entry.at - now <= PREPARE_AHEAD_MS) ctx.runner.prepare(id);
+    // Only where it will most likely run: in a cluster, the replica the task's claims prefer.
+    const mine = ctx.sharing === undefined || ctx.sharing.prefers(id);
+    if (entry !== undefined && entry.kind === 'slot' && entry.at - now <= PREPARE_AHEAD_MS && mine) ctx.runner.prepare(id);
   }
 
   /** The caller has waited for a start in progress: a change is applied to the plans it loaded. */

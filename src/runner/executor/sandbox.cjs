@@ -21,24 +21,35 @@ const SHARED_GLOBALS = [
 const PARAMETERS = ['exports', 'require', 'module', '__filename', '__dirname', 'console'];
 
 /**
- * Where a policy's scripts are compiled. Under strict: one vm context for the task's worker, holding the
- * strict process facade; the worker thread around it is the isolation boundary, the context only keeps
- * the worker's own plumbing out of a script's plain reach. Under trusted: the executor's own realm, as
- * the original ran scripts (shared globals, real process).
+ * Where scripts are compiled: a vm context per run, so one run's globals are not the next one's
+ * (COMPAT 25). Under strict it holds the process facade, and the worker thread around it is the
+ * isolation boundary between tasks; under trusted it holds the real process.
  */
 function createRealm(init) {
-  if (init.policy === 'trusted') {
-    return { compile: (source, filename) => vm.compileFunction(source, PARAMETERS, { filename }) };
-  }
-  const sandbox = {};
-  for (const name of SHARED_GLOBALS) {
-    if (globalThis[name] !== undefined) sandbox[name] = globalThis[name];
-  }
-  const context = vm.createContext(sandbox, { name: 'script' });
-  // Scripts written for Node use `global`; it must be the context's own global, not the worker's.
-  sandbox.global = vm.runInContext('globalThis', context);
-  sandbox.process = createStrictProcess();
-  return { compile: (source, filename) => vm.compileFunction(source, PARAMETERS, { filename, parsingContext: context }) };
+  // A fresh context per run, so globals of one run are not seen by the next (COMPAT 25); the next one
+  // is made as soon as the worker is free, so a run rarely waits for vm.createContext.
+  let spare = null;
+  const fresh = () => {
+    const sandbox = {};
+    for (const name of SHARED_GLOBALS) {
+      if (globalThis[name] !== undefined) sandbox[name] = globalThis[name];
+    }
+    const context = vm.createContext(sandbox, { name: 'script' });
+    // Scripts written for Node use `global`; it must be the context's own global, not the worker's.
+    sandbox.global = vm.runInContext('globalThis', context);
+    sandbox.process = init.policy === 'trusted' ? process : createStrictProcess();
+    return context;
+  };
+  return {
+    compile(source, filename) {
+      const context = spare ?? fresh();
+      spare = null;
+      setImmediate(() => {
+        spare ??= fresh();
+      });
+      return vm.compileFunction(source, PARAMETERS, { filename, parsingContext: context });
+    },
+  };
 }
 
 /** Console output of one run, cut at `maxBytes` (the cut is marked so nobody mistakes it for the end). */
