@@ -34,6 +34,14 @@ interface SlotScenario {
   readonly initOf: (i: number, baseMs: number) => number;
   /** `api`: POST each task to the running Director; `store`: write them to its database before it starts. */
   readonly create: 'api' | 'store';
+  /** The script every task runs (default: return Date.now() at main()'s start). */
+  readonly script?: string;
+  /** Director settings of the scenario (e.g. the script policy), over the benchmark's own DIRECTOR_* ones. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** The measured window, when the scenario fixes it (else --seconds). */
+  readonly windowSeconds?: number;
+  /** After the window: DELETE every task through the API and count the fetches that began after the answer. */
+  readonly deleteAfter?: boolean;
 }
 
 const sleepUntil = (atMs: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, atMs - Date.now())));
@@ -73,8 +81,8 @@ interface RunRows extends RunRowLateness {
 }
 
 /**
- * The run rows' own lateness (runner start − slot, written by Director) isolates the scheduler's part:
- * the fetch lateness adds the HTTP round trip and whatever else Director's main thread is doing.
+ * The run rows' own lateness is main() entered − slot as the executor reported it; the benchmark's own
+ * stamp (the script returns Date.now() at its start) checks it from outside.
  */
 function runRows(dataDir: string, fromMs: number, toMs: number): RunRows {
   const db = new Database(path.join(dataDir, 'director.sqlite'), { readonly: true });
@@ -107,9 +115,31 @@ function otherCpuPercent(from: ProcessSample, to: ProcessSample): number {
   return round((100 * Math.max(0, other)) / Math.max(1, to.atMs - from.atMs));
 }
 
+/** Deletes every task (16 at a time) and counts fetches that began after its DELETE was answered. */
+async function deleteAll(director: DirectorProcess, tasks: readonly BenchTask[], recorder: FetchRecorder): Promise<number> {
+  const client = jsonClient(director.url);
+  const answeredAt = new Map<string, number>();
+  try {
+    await client.many(tasks.length, 16, (i) => {
+      const id = (tasks[i] as BenchTask).id;
+      return { method: 'DELETE', path: `/api/v1/tasks/${id}`, onAnswer: () => answeredAt.set(id, Date.now()) };
+    });
+  } finally {
+    client.close();
+  }
+  // A fetch already on its way when the DELETE was answered may land a moment later: a begun fetch is
+  // allowed; what counts is one that began afterwards, with nothing claimed left to run.
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  return recorder.fetches.filter((fetch) => {
+    const deleted = answeredAt.get(fetch.taskId);
+    return deleted !== undefined && fetch.atMs > deleted + 5;
+  }).length;
+}
+
 async function measureSlots(scenario: SlotScenario, options: BenchOptions): Promise<BenchResult> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'director-bench-scheduler-'));
-  const recorder = await startFetchRecorder(START_STAMP_SCRIPT);
+  const recorder = await startFetchRecorder(scenario.script ?? START_STAMP_SCRIPT);
+  const seconds = scenario.windowSeconds ?? options.seconds;
   const earliest = Date.now() + (scenario.create === 'api' ? createBudgetMs(scenario.count) : 0);
   const base = Math.ceil(earliest / scenario.intervalMs) * scenario.intervalMs;
   const tasks: BenchTask[] = Array.from({ length: scenario.count }, (_, i) => ({ id: `bench-${i}`, initMs: scenario.initOf(i, base), intervalMs: scenario.intervalMs }));
@@ -120,19 +150,26 @@ async function measureSlots(scenario: SlotScenario, options: BenchOptions): Prom
     const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
     // DIRECTOR_* variables of the benchmark's environment apply (e.g. DIRECTOR_EXECUTORS=4), as in bench/runner.ts.
     const settings = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('DIRECTOR_') && e[1] !== undefined));
-    director = await startDirector({ ...settings, DIRECTOR_DATA_DIR: dataDir, DIRECTOR_ASSETS_URL: recorder.url }, nodeArgs);
+    director = await startDirector({ ...settings, ...scenario.env, DIRECTOR_DATA_DIR: dataDir, DIRECTOR_ASSETS_URL: recorder.url }, nodeArgs);
     const createStarted = Date.now();
     if (scenario.create === 'api') await createThroughApi(director, tasks, recorder);
     const createMs = Date.now() - createStarted;
     const createdAt = Date.now();
     const fromMs = Math.max(createdAt + SETTLE_MS, scenario.create === 'api' ? base : 0);
-    const toMs = fromMs + options.seconds * 1000;
+    const toMs = fromMs + seconds * 1000;
     await sleepUntil(fromMs);
     const first = director.sample();
+    // Director's and its executors' memory, sampled through the window and its drain.
+    let treeRssPeak = first.treeRssBytes;
+    const rssTimer = setInterval(() => {
+      treeRssPeak = Math.max(treeRssPeak, (director as DirectorProcess).sample().treeRssBytes);
+    }, 250);
     await sleepUntil(toMs);
     const last = director.sample();
     await sleepUntil(toMs + DRAIN_MS);
+    clearInterval(rssTimer);
     const peak = director.sample();
+    const fetchesAfterDelete = scenario.deleteAfter === true ? await deleteAll(director, tasks, recorder) : undefined;
     const report = slotReport(tasks, recorder.fetches, fromMs, toMs);
     await director.stop();
     const rows = runRows(dataDir, fromMs, toMs);
@@ -141,7 +178,7 @@ async function measureSlots(scenario: SlotScenario, options: BenchOptions): Prom
     return {
       tasks: scenario.count,
       'interval (s)': scenario.intervalMs / 1000,
-      'window (s)': options.seconds,
+      'window (s)': seconds,
       ...(scenario.create === 'api' ? { 'create through API (s)': round(createMs / 1000), 'first slot after creation ended (s; < 0: overlapped)': round((base - createdAt) / 1000) } : {}),
       'Director start → listening (ms)': Math.round(director.startMs),
       ...(plannedMs === undefined ? {} : { 'scheduler start-up planning (ms)': Number(plannedMs) }),
@@ -152,6 +189,8 @@ async function measureSlots(scenario: SlotScenario, options: BenchOptions): Prom
       'other processes CPU (% of one core; noise)': otherCpuPercent(first, last),
       'Director RSS at end (MB)': round(peak.rssBytes / 2 ** 20),
       'Director peak RSS (MB)': round(peak.peakRssBytes / 2 ** 20),
+      'Director + executors peak RSS (MB, sampled every 250 ms)': round(Math.max(treeRssPeak, peak.treeRssBytes) / 2 ** 20),
+      ...(fetchesAfterDelete === undefined ? {} : { 'fetches begun after DELETE was answered': fetchesAfterDelete }),
       'warnings logged': director.problems.length,
     };
   } finally {
@@ -166,7 +205,22 @@ async function measureSlots(scenario: SlotScenario, options: BenchOptions): Prom
   }
 }
 
+/** Awaits 5 s after main() starts, as Governify's scripts await their HTTP calls; returns the start instant. */
+const IO_BOUND_SCRIPT = 'module.exports.main = async () => { const entered = Date.now(); await new Promise((r) => setTimeout(r, 5000)); return entered; };';
+
+const POLICIES = ['strict', 'trusted'] as const;
+
 export const scenarios: readonly BenchScenario[] = [
+  ...POLICIES.map((policy): BenchScenario => ({
+    name: `execution:io-bound-200-${policy}`,
+    description: `200 tasks share one slot, each script awaits 5 s (${policy}); target every main() entered within p99 ≤ 100 ms, RSS ≤ ${policy === 'strict' ? 2 : 1} GB`,
+    run: (options) => measureSlots({ count: 200, intervalMs: 60_000, initOf: (_i, base) => base, create: 'api', script: IO_BOUND_SCRIPT, env: { DIRECTOR_SCRIPT_POLICY: policy }, windowSeconds: 1 }, options),
+  })),
+  ...POLICIES.map((policy): BenchScenario => ({
+    name: `execution:burst-1000-${policy}`,
+    description: `1,000 tasks share every slot, interval 2 s, 20 s window (${policy}), then all deleted; target p99 ≤ ${policy === 'strict' ? '712' : '250'} ms, 0 missed, 0 duplicates, no fetch after DELETE`,
+    run: (options) => measureSlots({ count: 1000, intervalMs: 2000, initOf: (_i, base) => base, create: 'api', env: { DIRECTOR_SCRIPT_POLICY: policy }, windowSeconds: 20, deleteAfter: true }, options),
+  })),
   {
     name: 'scheduler:burst-1000',
     description: '1,000 tasks sharing every slot (interval 10 s); target p99 ≤ 100 ms, 0 missed, 0 duplicates',

@@ -16,6 +16,8 @@ export interface ProcessSample {
   /** user + system CPU time of Director and its children (executors), ms. */
   readonly treeCpuMs: number;
   readonly rssBytes: number;
+  /** Resident memory of Director and its children (executors) now. */
+  readonly treeRssBytes: number;
   /** Peak resident set size so far (VmHWM). */
   readonly peakRssBytes: number;
   /** CPU time of the whole machine (all cores, every process), ms. */
@@ -119,9 +121,11 @@ export async function startDirector(env: Record<string, string>, nodeArgs: reado
     sample() {
       const tree = descendants(pid);
       let treeTicks = cpuTicks(pid);
+      let treeRssKb = statusKb(pid, 'VmRSS');
       for (const p of tree) {
         try {
           treeTicks += cpuTicks(p);
+          treeRssKb += statusKb(p, 'VmRSS');
         } catch {
           // an executor that was replaced meanwhile
         }
@@ -131,6 +135,7 @@ export async function startDirector(env: Record<string, string>, nodeArgs: reado
         cpuMs: (cpuTicks(pid) * 1000) / CLK_TCK,
         treeCpuMs: (treeTicks * 1000) / CLK_TCK,
         rssBytes: statusKb(pid, 'VmRSS') * 1024,
+        treeRssBytes: treeRssKb * 1024,
         peakRssBytes: statusKb(pid, 'VmHWM') * 1024,
         machineCpuMs: (machineTicks() * 1000) / CLK_TCK,
         benchCpuMs: (({ user, system }) => (user + system) / 1000)(process.cpuUsage()),

@@ -5,7 +5,7 @@ import { Agent, request } from 'node:http';
 export interface JsonClient {
   call(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }>;
   /** Runs `count` calls with at most `concurrency` in flight; throws on the first non-2xx. */
-  many(count: number, concurrency: number, make: (i: number) => { method: string; path: string; body?: unknown }): Promise<void>;
+  many(count: number, concurrency: number, make: (i: number) => { method: string; path: string; body?: unknown; onAnswer?: () => void }): Promise<void>;
   close(): void;
 }
 
@@ -31,9 +31,10 @@ export function jsonClient(base: URL): JsonClient {
       let next = 0;
       await Promise.all(Array.from({ length: Math.min(concurrency, count) }, async () => {
         while (next < count) {
-          const { method, path, body } = make(next++);
+          const { method, path, body, onAnswer } = make(next++);
           const answer = await call(method, path, body);
           if (answer.status < 200 || answer.status >= 300) throw new Error(`${method} ${path} → ${answer.status}: ${answer.text.slice(0, 300)}`);
+          onAnswer?.();
         }
       }));
     },

@@ -6,7 +6,7 @@ import type { SlotReport } from './slot-report.js';
 
 /** What a benchmark reads from the run rows of the measured window. */
 export interface RunRowLateness {
-  /** The runner took the run (before the fetch) − slot, as Director records it; ascending. */
+  /** Recorded lateness (main() entered, as the executor reported it − slot), from the run rows; ascending. */
   readonly handOver: readonly number[];
   /** main() started in the executor − slot; ascending. */
   readonly start: readonly number[];
@@ -27,7 +27,7 @@ export function slotFigures(report: SlotReport, rows: RunRowLateness): BenchResu
     'lateness at fetch p90 (ms)': report.p90,
     'lateness at fetch p99 (ms)': report.p99,
     'lateness at fetch max (ms)': report.max,
-    'hand-over lateness p50/p90/p99/max (ms, run rows)': spread(rows.handOver),
+    'recorded lateness p50/p90/p99/max (ms, run rows: entered − slot)': spread(rows.handOver),
     'start lateness p50/p90/p99/max (ms, main() ran)': spread(rows.start),
     'run rows in window by status': rows.statuses,
   };
