@@ -9,13 +9,6 @@ import type { SchedulerContext } from './scheduler-context.js';
 import type { DueEntry, SlotHeap } from './slot-heap.js';
 import { isSchedulable, newPlan, planEntry, replanAfter, type TaskPlan } from './task-plan.js';
 
-/**
- * A task whose next slot is this close when it is planned gets its worker started now, so its first run
- * does not pay for it at the slot. Later runs find the worker kept warm from the run before, while the
- * executors keep it (DIRECTOR_MAX_RUNS workers in all, the longest idle ending first).
- */
-const PREPARE_AHEAD_MS = 10_000;
-
 export interface ReplanningParts {
   readonly heap: SlotHeap;
   readonly runs: RunLifecycle;
@@ -71,9 +64,6 @@ export function createReplanning(ctx: SchedulerContext, parts: ReplanningParts) 
     const entry = planEntry(task, replanAfter({ task, nowMs: now, lastHandled: plan.lastHandled, previous }), now);
     if (entry === undefined) heap.delete(id);
     else heap.set(entry);
-    // Only where it will most likely run: in a cluster, the replica the task's claims prefer.
-    const mine = ctx.sharing === undefined || ctx.sharing.prefers(id);
-    if (entry !== undefined && entry.kind === 'slot' && entry.at - now <= PREPARE_AHEAD_MS && mine) ctx.runner.prepare(id);
   }
 
   /** The caller has waited for a start in progress: a change is applied to the plans it loaded. */

@@ -199,3 +199,25 @@ describe('claiming ahead', () => {
     assert.equal(second?.status, 'skipped');
   });
 });
+
+describe('preparing runs ahead of their slots', () => {
+  it('asks the runner to prepare each slot of a running task ahead of it, and nothing for a stopped one', async () => {
+    await h.put({ id: 'soon', running: true, init: T0 + MINUTE, interval: MINUTE });
+    await h.put({ id: 'stopped', running: false, init: T0 + MINUTE, interval: MINUTE });
+    await h.advance(MINUTE - 10 * SECOND - 1);
+    assert.deepEqual(h.runner.prepared, []);
+    await h.advance(1);
+    assert.deepEqual(h.runner.prepared, ['soon']);
+    await h.advance(MINUTE);
+    assert.deepEqual(h.runner.prepared, ['soon', 'soon'], 'the next slot is prepared too');
+  });
+
+  it('forgets what was prepared for a task that is deleted or replaced', async () => {
+    await h.put({ id: 'a', running: true, init: T0 + MINUTE, interval: MINUTE });
+    await h.put({ id: 'a', running: true, init: T0 + MINUTE, interval: 2 * MINUTE });
+    await h.remove('a');
+    assert.deepEqual(h.runner.forgotten, ['a', 'a']);
+    await h.advance(3 * MINUTE);
+    assert.deepEqual(h.runner.prepared, []);
+  });
+});

@@ -11,6 +11,7 @@ import { createRunLifecycle } from './run-lifecycle.js';
 import { CLAIM_LEAD_MS, CLAIM_WINDOW_MS, type Scheduler, type SchedulerContext, type SchedulerDeps, type TaskScheduleStats } from './scheduler-context.js';
 import { createSkipRecorder } from './skip-recorder.js';
 import { SlotHeap } from './slot-heap.js';
+import { createPrepareAhead } from './prepare-ahead.js';
 import { createReplanning } from './replanning.js';
 import { planStartUp } from './start-up.js';
 import { createStoreOutage, requeueFailedClaims } from './store-outage.js';
@@ -23,7 +24,16 @@ type State = 'stopped' | 'starting' | 'running' | 'stopping';
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   const { store, clock, config, logger, events } = deps;
   const plans = new Map<string, TaskPlan>();
-  const heap = new SlotHeap();
+  // Each planned slot is prepared ahead (its task's worker started), where this replica will likely run it.
+  const preparing = createPrepareAhead({ clock, prepare: (id) => deps.runner.prepare(id) });
+  const mine = (id: string): boolean => deps.sharing === undefined || deps.sharing.prefers(id);
+  const heap = new SlotHeap({
+    planned: (entry) => {
+      if (entry.kind === 'slot' && mine(entry.taskId)) preparing.plan(entry.taskId, entry.at);
+      else preparing.cancel(entry.taskId);
+    },
+    unplanned: (id) => preparing.cancel(id),
+  });
   const ahead = new AheadQueue();
   const inflight = new Set<Promise<void>>();
   /** The last handled slot of tasks that are not planned (stopped): a restart of them never repeats one. */
@@ -207,6 +217,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     if (state === 'stopped') return;
     stopping ??= (async () => {
       state = 'stopping';
+      preparing.stop();
       timer?.cancel();
       timer = undefined;
       armedAt = undefined;

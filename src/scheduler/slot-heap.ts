@@ -9,10 +9,18 @@ export interface DueEntry {
   readonly kind: DueKind;
 }
 
+/** Told of every entry planned or unplanned (not of those taken when due): what follows the plan. */
+export interface HeapObserver {
+  planned(entry: DueEntry): void;
+  unplanned(taskId: string): void;
+}
+
 export class SlotHeap {
   private readonly items: DueEntry[] = [];
   /** Position of each task's entry in `items`: one entry per task, so removal needs no search. */
   private readonly index = new Map<string, number>();
+
+  constructor(private readonly observer?: HeapObserver) {}
 
   get size(): number {
     return this.items.length;
@@ -29,6 +37,7 @@ export class SlotHeap {
 
   /** Sets (or replaces) the task's entry. */
   set(entry: DueEntry): void {
+    this.observer?.planned(entry);
     const i = this.index.get(entry.taskId);
     if (i === undefined) {
       this.items.push(entry);
@@ -43,6 +52,7 @@ export class SlotHeap {
   delete(taskId: string): boolean {
     const i = this.index.get(taskId);
     if (i === undefined) return false;
+    this.observer?.unplanned(taskId);
     this.removeAt(i);
     return true;
   }
@@ -63,6 +73,7 @@ export class SlotHeap {
     this.index.clear();
     for (const entry of entries) {
       if (this.index.has(entry.taskId)) throw new Error(`slot heap: task "${entry.taskId}" planned twice`);
+      this.observer?.planned(entry);
       this.index.set(entry.taskId, this.items.length);
       this.items.push(entry);
     }
