@@ -99,7 +99,8 @@ describe('HTTP edge, default setup', () => {
       assert.equal(answer.status, 200, type);
     }
     // Bodiless writes keep working whatever type a client library sets (COMPAT: POST /run with nothing else).
-    for (const headers of [{}, { 'content-type': 'application/json' }, { 'content-type': 'application/x-www-form-urlencoded', 'content-length': 0 }, { 'content-type': 'text/plain', 'content-length': 0 }]) {
+    const bodiless: Array<Record<string, string | number>> = [{}, { 'content-type': 'application/json' }, { 'content-type': 'application/x-www-form-urlencoded', 'content-length': 0 }, { 'content-type': 'text/plain', 'content-length': 0 }];
+    for (const headers of bodiless) {
       const answer = await send({ method: 'POST', path: '/api/v1/tasks/typed-16/run', headers });
       assert.equal(answer.status, 200, JSON.stringify(headers));
       assert.deepEqual(answer.json, { ok: true });

@@ -87,7 +87,7 @@ describe('secrets in tasks', () => {
 
     for (const role of ['operator', 'admin'] as const) {
       assert.deepEqual(await (await call(role, '/api/v1/tasks/billing')).json(), doc, role);
-      assert.deepEqual((await (await call(role, '/api/v1/tasks')).json())[0], doc, role);
+      assert.deepEqual(((await (await call(role, '/api/v1/tasks')).json()) as unknown[])[0], doc, role);
     }
   });
 
