@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { ConfigError, loadConfig, settings } from './config.js';
+import { ConfigError, isLoopbackHost, loadConfig, settings } from './config.js';
 
 describe('config', () => {
   it('has the documented defaults with an empty environment', () => {
@@ -13,7 +13,10 @@ describe('config', () => {
     assert.equal(config.scriptPolicy, 'strict');
     assert.equal(config.databaseUrl, null);
     assert.match(config.assetsUrl, /^file:.*\/assets$/);
-    assert.deepEqual(config.corsOrigins, ['*']);
+    assert.deepEqual(config.corsOrigins, [], 'CORS is closed until origins are configured');
+    assert.deepEqual(config.publicHosts, []);
+    assert.equal(config.maskKeys, 'pass|secret|token|key|auth|credential');
+    assert.equal(config.runsPageMaxBytes, 4 * 1024 * 1024);
     assert.equal(config.sqliteSync, 'full');
   });
 
@@ -36,6 +39,28 @@ describe('config', () => {
     assert.equal(loadConfig({ DIRECTOR_HOST: '0.0.0.0', DIRECTOR_API_TOKENS: 'ci:admin:0123456789abcdef0123' }).apiTokens.length, 1);
   });
 
+  it('counts only real loopback addresses as loopback', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '0:0:0:0:0:0:0:1', '[::1]']) assert.equal(isLoopbackHost(host), true, host);
+    for (const host of ['127.x.example', '127.0.0.1.nip.io', '127.0.0.256', '127.1', '0.0.0.0', '::', '10.0.0.1', 'localhost.example', '::ffff:10.0.0.1']) {
+      assert.equal(isLoopbackHost(host), false, host);
+    }
+    assert.throws(() => loadConfig({ DIRECTOR_HOST: '127.x.example' }), /DIRECTOR_API_TOKENS.*DIRECTOR_AUTH=off/);
+    assert.equal(loadConfig({ DIRECTOR_HOST: '127.0.0.2' }).host, '127.0.0.2');
+    assert.equal(loadConfig({ DIRECTOR_HOST: '::1' }).host, '::1');
+  });
+
+  it('reads the edge settings, and names the fix of a wrong one', () => {
+    assert.deepEqual(loadConfig({ DIRECTOR_CORS_ORIGINS: '*' }).corsOrigins, ['*']);
+    assert.deepEqual(loadConfig({ DIRECTOR_CORS_ORIGINS: 'https://ui.example, http://localhost:3000/' }).corsOrigins, ['https://ui.example', 'http://localhost:3000']);
+    assert.throws(() => loadConfig({ DIRECTOR_CORS_ORIGINS: 'ui.example' }), /DIRECTOR_CORS_ORIGINS: "ui.example" is not an origin.*scheme:\/\/host/);
+    assert.throws(() => loadConfig({ DIRECTOR_CORS_ORIGINS: 'https://ui.example/app' }), /DIRECTOR_CORS_ORIGINS/);
+    assert.deepEqual(loadConfig({ DIRECTOR_PUBLIC_HOSTS: 'Director.Example, x:8080' }).publicHosts, ['director.example', 'x:8080']);
+    assert.throws(() => loadConfig({ DIRECTOR_PUBLIC_HOSTS: 'http://x' }), /DIRECTOR_PUBLIC_HOSTS.*Host header/);
+    assert.equal(loadConfig({ DIRECTOR_MASK_KEYS: 'none' }).maskKeys, null);
+    assert.throws(() => loadConfig({ DIRECTOR_MASK_KEYS: '(' }), /DIRECTOR_MASK_KEYS.*regular expression/);
+    assert.throws(() => loadConfig({ DIRECTOR_RUNS_PAGE_MAX_BYTES: '10' }), /DIRECTOR_RUNS_PAGE_MAX_BYTES/);
+  });
+
   it('keeps instance ids within what PostgreSQL keeps of an application_name', () => {
     assert.throws(() => loadConfig({ DIRECTOR_INSTANCE_ID: 'x'.repeat(64) }), /DIRECTOR_INSTANCE_ID.*63 printable ASCII/);
     assert.throws(() => loadConfig({ DIRECTOR_INSTANCE_ID: 'réplica-1' }), /DIRECTOR_INSTANCE_ID/);
@@ -46,5 +71,14 @@ describe('config', () => {
   it('documents every variable in README', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     for (const { variable } of settings) assert.ok(readme.includes(`\`${variable}\``), `${variable} is missing from README`);
+    // The configuration table lists every setting with its default and meaning, as src/config.ts does
+    // (regenerate it with scripts/config-table.ts).
+    const table = readme.slice(readme.indexOf('<!-- config-table:start -->'), readme.indexOf('<!-- config-table:end -->'));
+    const escape = (text: string) => text.replace(/\|/g, '\\|');
+    for (const { variable, default: fallback, meaning } of settings) {
+      assert.ok(table.includes(`| \`${variable}\` | ${escape(fallback)} | ${escape(meaning)} |`), `${variable}: README's configuration table does not match src/config.ts`);
+    }
+    const rows = table.split('\n').filter((line) => line.startsWith('| `'));
+    assert.equal(rows.length, settings.length, 'one row per setting');
   });
 });

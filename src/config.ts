@@ -5,7 +5,7 @@
 import { availableParallelism, hostname } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { isIP } from 'node:net';
+import { isIP, isIPv4, isIPv6 } from 'node:net';
 import path from 'node:path';
 import { permissionSupport } from './lib/node-permission.js';
 
@@ -30,7 +30,14 @@ export interface Config {
   readonly assetsUrl: string;
   readonly logLevel: string;
   readonly bodyLimitBytes: number;
+  /** Origins allowed by CORS and for state-changing requests; `*` any (Governify); empty: none. */
   readonly corsOrigins: readonly string[];
+  /** Host names (or host:port) requests may name besides loopback ones; `*` any; empty: loopback only. */
+  readonly publicHosts: readonly string[];
+  /** Case-insensitive pattern of config keys whose values viewers see masked; null: only URL passwords. */
+  readonly maskKeys: string | null;
+  /** Most bytes of one page of runs (GET …/runs); a page stops early when the next run would exceed it. */
+  readonly runsPageMaxBytes: number;
   readonly executors: number;
   /** Runs in progress at once (fetching or executing); beyond it runs wait in order. */
   readonly maxRuns: number;
@@ -100,7 +107,10 @@ export const settings: readonly Setting[] = [
   { variable: 'DIRECTOR_ASSETS_URL', default: 'file: the shipped assets/ folder', meaning: 'Where scripts given by name live: an assets manager (http(s)://host, scripts under /api/v1/public/director/) or a local folder (file:/path or a plain path).' },
   { variable: 'LOG_LEVEL', default: 'info', meaning: 'pino level: fatal, error, warn, info, debug, trace or silent.' },
   { variable: 'DIRECTOR_BODY_LIMIT', default: '16777216', meaning: 'Largest accepted request body in bytes; larger bodies get 413.' },
-  { variable: 'DIRECTOR_CORS_ORIGINS', default: '*', meaning: 'Comma-separated allowed origins for CORS, or * for any.' },
+  { variable: 'DIRECTOR_CORS_ORIGINS', default: '(none)', meaning: 'Comma-separated origins (e.g. https://ui.example) that browsers may call Director from: CORS answers them, and their POST/PUT/PATCH/DELETE are accepted. * opens both to any origin, as the original did (Governify deployments set it). By default only same-origin pages (the dashboard) and clients sending no Origin (curl, servers) may change anything.' },
+  { variable: 'DIRECTOR_PUBLIC_HOSTS', default: '(none)', meaning: 'Comma-separated names (or name:port) requests may give in their Host header besides localhost, 127.0.0.0/8 and [::1]; * accepts any. Checked while Director listens on a loopback address (the default) and whenever set: it stops web pages from reaching a local Director through DNS rebinding. Behind a reverse proxy that passes its own Host, list that name.' },
+  { variable: 'DIRECTOR_MASK_KEYS', default: 'pass|secret|token|key|auth|credential', meaning: 'Case-insensitive regular expression: in a task\'s config (and configuration) the values of keys matching it, at any depth, are shown masked ("***") to viewer tokens, as is the password of every URL in the task; operators and admins see everything. none masks URL passwords only.' },
+  { variable: 'DIRECTOR_RUNS_PAGE_MAX_BYTES', default: '4194304', meaning: 'Most bytes of one page of GET /api/v1/tasks/{id}/runs: a page ends early (with nextOffset) rather than exceed it. Results and logs are left out of run lists unless asked for with ?include=result,logs.' },
   { variable: 'DIRECTOR_EXECUTORS', default: 'number of CPU cores', meaning: 'Executor processes. Each runs many scripts at once (a script waiting on I/O holds no executor); more processes only spread CPU-bound scripts over more cores.' },
   { variable: 'DIRECTOR_EXECUTION_MEMORY_MB', default: '2048', meaning: 'Resident memory all executors together may use (workers, heaps, Buffers). Each executor is killed past its share (this / DIRECTOR_EXECUTORS); its runs are recorded lost.' },
   { variable: 'DIRECTOR_MAX_RUNS', default: 'strict: (DIRECTOR_EXECUTION_MEMORY_MB − 64 per executor) / 8; trusted: 1000', meaning: 'Runs in progress at once (fetching or executing). Beyond it runs wait in order (queued → started). Under strict each run in progress holds its task\'s worker thread, measured at ~8 MB resident.' },
@@ -252,6 +262,57 @@ function scriptNetwork(env: Env): 'allow' | 'deny' {
   return value;
 }
 
+/** Origins as browsers send them (scheme://host[:port], no path); `*` alone means any. */
+function corsOrigins(env: Env): string[] {
+  return list(env, 'DIRECTOR_CORS_ORIGINS').map((entry) => {
+    if (entry === '*') return entry;
+    try {
+      const url = new URL(entry);
+      if ((url.protocol === 'http:' || url.protocol === 'https:') && (url.pathname === '/' || url.pathname === '') && entry.replace(/\/$/, '') === url.origin) return url.origin;
+    } catch {
+      // reported below
+    }
+    throw new ConfigError('DIRECTOR_CORS_ORIGINS', `"${entry}" is not an origin`, 'List origins as scheme://host[:port] without a path (e.g. https://ui.example), or * for any.');
+  });
+}
+
+function publicHosts(env: Env): string[] {
+  return list(env, 'DIRECTOR_PUBLIC_HOSTS').map((entry) => {
+    const host = entry.toLowerCase();
+    if (host === '*' || hostnameOf(host) !== null) return host;
+    throw new ConfigError('DIRECTOR_PUBLIC_HOSTS', `"${entry}" is not a host name`, 'List names as they appear in the Host header, e.g. director.example or director.example:8080, or * for any.');
+  });
+}
+
+function maskKeys(env: Env): string | null {
+  const text = read(env, 'DIRECTOR_MASK_KEYS') ?? 'pass|secret|token|key|auth|credential';
+  if (text.toLowerCase() === 'none') return null;
+  try {
+    new RegExp(text, 'i');
+  } catch (error) {
+    throw new ConfigError('DIRECTOR_MASK_KEYS', `"${text}" is not a regular expression (${(error as Error).message})`, 'Give a pattern such as pass|secret|token, or none.');
+  }
+  return text;
+}
+
+/** The host name of a Host header value (`name`, `name:port`, `[v6]:port`), lowercased; null when malformed. */
+export function hostnameOf(host: string): string | null {
+  const match = /^(\[[0-9a-f:.]+\]|[a-z0-9_.-]+)(?::\d{1,5})?$/i.exec(host.trim());
+  return match ? match[1]!.toLowerCase().replace(/(?<=[a-z0-9])\.$/, '') : null;
+}
+
+/**
+ * Loopback, parsed exactly: localhost, an IPv4 address in 127.0.0.0/8 (four decimal octets), or ::1.
+ * A name such as 127.x.example is not: it is whatever its DNS says.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const name = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (name === 'localhost') return true;
+  if (isIPv4(name)) return name.startsWith('127.');
+  if (isIPv6(name)) return new URL(`http://[${name}]/`).hostname === '[::1]';
+  return false;
+}
+
 /** Reads the environment once; throws ConfigError naming the variable and the fix. */
 export function loadConfig(env: Env = process.env): Config {
   const policy = read(env, 'DIRECTOR_SCRIPT_POLICY') ?? 'strict';
@@ -283,7 +344,10 @@ export function loadConfig(env: Env = process.env): Config {
     assetsUrl: assetsUrl(env),
     logLevel,
     bodyLimitBytes: integer(env, 'DIRECTOR_BODY_LIMIT', 16 * 1024 * 1024, 1024),
-    corsOrigins: list(env, 'DIRECTOR_CORS_ORIGINS').length ? list(env, 'DIRECTOR_CORS_ORIGINS') : ['*'],
+    corsOrigins: corsOrigins(env),
+    publicHosts: publicHosts(env),
+    maskKeys: maskKeys(env),
+    runsPageMaxBytes: integer(env, 'DIRECTOR_RUNS_PAGE_MAX_BYTES', 4 * 1024 * 1024, 1024),
     executors,
     maxRuns: integer(env, 'DIRECTOR_MAX_RUNS', maxRunsDefault(policy, executionMemoryMb, executors), 1, 100_000),
     executionMemoryMb,
@@ -323,11 +387,9 @@ export function loadConfig(env: Env = process.env): Config {
   return Object.freeze(config);
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
-
 /** Cross-field rules, each with the fix in its message. */
 function validate(config: Config): void {
-  if (config.auth && config.apiTokens.length === 0 && !LOOPBACK.has(config.host) && !config.host.startsWith('127.')) {
+  if (config.auth && config.apiTokens.length === 0 && !isLoopbackHost(config.host)) {
     throw new ConfigError(
       'DIRECTOR_HOST',
       `listening on ${config.host} without API tokens would let anyone on the network run code on this host`,

@@ -11,7 +11,9 @@ import type { TaskRunner } from '../runner/runner.js';
 import type { Store } from '../store/store.js';
 import { DirectorError } from '../domain/errors.js';
 import type { Task } from '../domain/task.js';
-import { installErrorHandling } from './error-handler.js';
+import { DRAIN_MAX_BYTES, installErrorHandling } from './error-handler.js';
+import { installHttpEdge } from './http-edge.js';
+import { jsonErrorWithoutText } from './json-error.js';
 import type { Metrics } from '../lib/metrics.js';
 import { installAuth } from './auth.js';
 import { createExecutorPeerCheck } from './executor-peers.js';
@@ -91,9 +93,11 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     trustProxy: deps.config.trustProxy.length > 0 ? [...deps.config.trustProxy] : false,
   });
 
-  // An empty body is allowed (clients POST /run with a JSON content type and nothing else); bad JSON is a 400.
+  // JSON only: an empty body is allowed (clients POST /run with a JSON content type and nothing else, or
+  // with no body and whatever type their library sets); bad JSON is a 400. Other types with a body were
+  // refused with 415 before this point (http-edge.ts): a page could send them cross-site without a preflight.
   app.removeContentTypeParser(['application/json', 'text/plain']);
-  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, (_request, text, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
     const body = String(text);
     if (body.trim() === '') return done(null, undefined);
     try {
@@ -101,19 +105,26 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       if (jsonDeeperThan(value, MAX_JSON_DEPTH)) return done(new DirectorError('INVALID_BODY', `the body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
       done(null, value);
     } catch (error) {
-      done(new DirectorError('INVALID_BODY', `the body is not valid JSON: ${(error as Error).message}`), undefined);
+      done(new DirectorError('INVALID_BODY', `the body is not valid JSON: ${jsonErrorWithoutText(error)}`), undefined);
     }
   });
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, bytes, done) => {
+    if ((bytes as Buffer).length === 0) return done(null, undefined);
+    done(new DirectorError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json (content-type: application/json)'), undefined);
+  });
 
-  installErrorHandling(app);
+  installErrorHandling(app, { drainMaxBytes: Math.max(DRAIN_MAX_BYTES, deps.config.bodyLimitBytes) });
+  // First of the hooks: a refused Host or Origin is refused before anything else happens.
+  installHttpEdge(app, deps.config);
   app.addHook('onResponse', (request, reply, done) => {
     if (reply.statusCode >= 500) request.log.error({ method: request.method, url: request.url, status: reply.statusCode }, 'request answered 5xx');
     done();
   });
 
   await app.register(cors, {
-    origin: deps.config.corsOrigins.includes('*') ? '*' : [...deps.config.corsOrigins],
-    methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+    // None by default: only the configured origins (or all with *, as Governify deployments set) may read answers.
+    origin: deps.config.corsOrigins.includes('*') ? '*' : deps.config.corsOrigins.length > 0 ? [...deps.config.corsOrigins] : false,
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
     optionsSuccessStatus: 204,
   });
   // After CORS (a 401 still carries its headers), before the routes; rate limit before auth so that

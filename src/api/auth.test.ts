@@ -100,7 +100,8 @@ function expected(route: { role: keyof typeof RANK; ok: number | 'served' }, cal
 describe('API tokens and roles', () => {
   let h: Harness;
   before(async () => {
-    h = await startHarness({ env: { DIRECTOR_API_TOKENS: TOKENS_ENV }, listen: true });
+    // A dashboard served from elsewhere: its origins are configured, as they must be for a browser to read answers.
+    h = await startHarness({ env: { DIRECTOR_API_TOKENS: TOKENS_ENV, DIRECTOR_CORS_ORIGINS: 'http://dashboard.example,http://x.example' }, listen: true });
     h.assets.setScript('ok.js', SCRIPT);
     await seedTask(h, 'matrix');
     const onDemand = await h.request({

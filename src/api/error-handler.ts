@@ -1,6 +1,7 @@
 // Maps every error to the JSON shape clients know, `{code, message, …}`, where `code` is the HTTP
 // status (as the original Director answered) and `error` our catalogue code.
 
+import type { IncomingMessage } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DirectorError, isDirectorError } from '../domain/errors.js';
 
@@ -42,12 +43,43 @@ function translate(error: FastifyError): DirectorError | undefined {
   return undefined;
 }
 
-export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+/** How much of an oversize body is read (and dropped) before the 413, at least; and for how long. */
+export const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
+const DRAIN_MAX_MS = 10_000;
+
+/**
+ * Reads the rest of a refused body and drops it. A client writes its whole body before it reads the
+ * answer: closing the connection under it would give it EPIPE instead of the 413. Bounded in bytes and
+ * time; past the bound the connection is closed anyway.
+ */
+function drain(raw: IncomingMessage, maxBytes: number): Promise<void> {
+  if (raw.readableEnded || raw.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = () => {
+      clearTimeout(timer);
+      raw.off('data', onData).off('end', done).off('error', done).off('close', done);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > maxBytes) done();
+    };
+    const timer = setTimeout(done, DRAIN_MAX_MS);
+    raw.on('data', onData).on('end', done).on('error', done).on('close', done);
+    raw.resume();
+  });
+}
+
+export function installErrorHandling(app: FastifyInstance, options: { readonly drainMaxBytes?: number } = {}): void {
+  app.setErrorHandler(async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const known = isDirectorError(error) ? error : translate(error);
     if (known) {
       request.log.info({ err: { code: known.code, message: known.message } }, 'request rejected');
-      if (known.status === 413) reply.header('connection', 'close');
+      if (known.status === 413) {
+        await drain(request.raw, options.drainMaxBytes ?? DRAIN_MAX_BYTES);
+        reply.header('connection', 'close');
+      }
       return reply.status(known.status).send(errorBody(known));
     }
     request.log.error({ err: error }, 'request failed unexpectedly; answered 500');

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { DirectorError } from '../domain/errors.js';
 import { repeatsFields } from '../domain/json-equal.js';
 import { parseTask, type Task, type TaskDoc } from '../domain/task.js';
+import { checkFileSafeId } from '../task-files/task-file-name.js';
 import type { ApiDeps } from './app.js';
 
 export type WriteResult = { readonly task: Task; readonly change: 'created' | 'replaced' };
@@ -65,6 +66,8 @@ export function createTaskWrites(deps: ApiDeps) {
     const now = clock.now();
     const requested = body as TaskDoc;
     const id = isMissing(requested.id) ? randomUUID() : requested.id;
+    // A new id must fit a file of the tasks folder (existing tasks keep theirs: they are stored already).
+    if (!existing && typeof id === 'string') checkFileSafeId(id);
     const doc = await fillFromSibling({ ...requested, id });
     return commit(parseTask(doc, { fallbackId: String(id), createdMs: existing?.createdMs ?? now, nowMs: now }));
   }

@@ -1,9 +1,11 @@
 // The assets seam the API and the runner use: where a task's script lives, its text, its sibling JSON.
 
 import type { Config } from '../config.js';
+import { DirectorError, isDirectorError } from '../domain/errors.js';
 import { createTextFetcher, fetchScript, type FetchedScript } from './fetch-script.js';
 import { fetchSiblingJson, type SiblingFields } from './fetch-sibling-json.js';
 import { assetsLocation, resolveScriptUrl } from './resolve-script-url.js';
+import { redactUrl } from '../lib/logger.js';
 
 export type { FetchedScript, SiblingFields };
 
@@ -26,8 +28,20 @@ export interface AssetsDeps {
 
 export function createAssets({ config, onFetch }: AssetsDeps): Assets {
   const location = assetsLocation(config.assetsUrl, config.scriptOrigins);
-  const fetcher = createTextFetcher({ timeoutMs: config.fetchTimeoutMs, maxBytes: config.scriptMaxBytes });
   const resolve = (script: string): string => resolveScriptUrl(script, location);
+  const fetcher = createTextFetcher({
+    timeoutMs: config.fetchTimeoutMs,
+    maxBytes: config.scriptMaxBytes,
+    // A redirect is held to the same rule as the task's script URL (SCRIPT_ORIGIN_REJECTED otherwise).
+    checkRedirect: (url) => {
+      try {
+        resolve(url);
+      } catch (error) {
+        if (!isDirectorError(error) || error.code !== 'SCRIPT_ORIGIN_REJECTED') throw error;
+        throw new DirectorError('SCRIPT_ORIGIN_REJECTED', `a redirect led to ${redactUrl(url)}, which is not under an allowed origin (DIRECTOR_SCRIPT_ORIGINS: ${config.scriptOrigins.join(', ')}); it was not followed`, { field: 'script', url: redactUrl(url) });
+      }
+    },
+  });
   async function timed<T>(fetching: () => Promise<T>): Promise<T> {
     const started = performance.now();
     try {

@@ -7,6 +7,8 @@ import http from 'node:http';
 import https from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { DirectorError } from '../domain/errors.js';
+// Messages and details show URLs without their password: they reach logs, run records and viewers.
+import { redactUrl } from '../lib/logger.js';
 
 export interface FetchedScript {
   readonly url: string;
@@ -21,6 +23,11 @@ export interface TextFetcherOptions {
   readonly maxBytes: number;
   /** A local file changed this recently is always read, never served from memory (default 3 s). */
   readonly recentChangeMs?: number;
+  /**
+   * Checks every redirect target before it is followed (throws to refuse it): a redirect must not lead
+   * a fetch outside DIRECTOR_SCRIPT_ORIGINS. Without it, redirects within http(s) are followed.
+   */
+  readonly checkRedirect?: (url: string) => void;
 }
 
 export interface TextFetcher {
@@ -66,14 +73,19 @@ export function createTextFetcher(options: TextFetcherOptions): TextFetcher {
     const client = target.protocol === 'https:' ? https : http;
     const cached = cache.get(url);
     return new Promise<FetchedText>((resolve, reject) => {
-      const unreachable = (why: string): void => reject(new DirectorError('ASSETS_UNREACHABLE', `GET ${url} ${why}`, { url }));
+      const unreachable = (why: string): void => reject(new DirectorError('ASSETS_UNREACHABLE', `GET ${redactUrl(url)} ${why}`, { url: redactUrl(url) }));
       const req = client.get(target, { agent, headers: cached ? { 'if-none-match': cached.etag } : {} }, (res) => {
         const status = res.statusCode ?? 0;
         if (status >= 300 && status < 400 && status !== 304 && res.headers.location !== undefined) {
           res.resume();
           if (redirects >= MAX_REDIRECTS) return unreachable(`redirected more than ${MAX_REDIRECTS} times`);
           const next = new URL(res.headers.location, target).href;
-          if (!/^https?:/.test(next)) return unreachable(`redirected to a non-http URL ${next}`);
+          if (!/^https?:/.test(next)) return unreachable(`redirected to a non-http URL ${redactUrl(next)}`);
+          try {
+            options.checkRedirect?.(next);
+          } catch (error) {
+            return reject(error);
+          }
           request(next, redirects + 1, deadline).then(resolve, reject);
           return;
         }
@@ -234,6 +246,6 @@ function originOf(url: string): string {
 /** A script's text and its SHA-256 (recorded with the run, to tell which version ran). */
 export async function fetchScript(url: string, fetcher: TextFetcher): Promise<FetchedScript> {
   const fetched = await fetcher.fetchText(url);
-  if (!fetched.found) throw new DirectorError('ASSETS_UNREACHABLE', `GET ${url} answered ${fetched.status}: there is no such script`, { url, status: fetched.status });
+  if (!fetched.found) throw new DirectorError('ASSETS_UNREACHABLE', `GET ${redactUrl(url)} answered ${fetched.status}: there is no such script`, { url: redactUrl(url), status: fetched.status });
   return { url, text: fetched.text, sha256: createHash('sha256').update(fetched.text).digest('hex') };
 }

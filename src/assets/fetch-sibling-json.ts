@@ -2,6 +2,7 @@
 
 import { DirectorError, isDirectorError } from '../domain/errors.js';
 import { parseDate, parseInterval } from '../domain/task.js';
+import { redactUrl } from '../lib/logger.js';
 import type { TextFetcher } from './fetch-script.js';
 
 export interface SiblingFields {
@@ -30,17 +31,17 @@ export async function fetchSiblingJson(scriptUrl: string, fetcher: TextFetcher):
     fetched = await fetcher.fetchText(url);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new DirectorError('ASSETS_UNREACHABLE', `the assets are unreachable, so ${file} (the script's schedule) could not be read: ${reason}`, { url, file });
+    throw new DirectorError('ASSETS_UNREACHABLE', `the assets are unreachable, so ${file} (the script's schedule) could not be read: ${reason}`, { url: redactUrl(url), file });
   }
   if (!fetched.found) return null;
   let parsed: unknown;
   try {
     parsed = JSON.parse(fetched.text);
   } catch (error) {
-    throw new DirectorError('SIBLING_JSON_INVALID', `${file}: not valid JSON (${(error as Error).message})`, { file, url });
+    throw new DirectorError('SIBLING_JSON_INVALID', `${file}: not valid JSON (${(error as Error).message})`, { file, url: redactUrl(url) });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new DirectorError('SIBLING_JSON_INVALID', `${file}: must be a JSON object with init, end and/or interval`, { file, url });
+    throw new DirectorError('SIBLING_JSON_INVALID', `${file}: must be a JSON object with init, end and/or interval`, { file, url: redactUrl(url) });
   }
   const doc = parsed as Record<string, unknown>;
   const fields: { init?: unknown; end?: unknown; interval?: unknown } = {};
@@ -58,6 +59,6 @@ function check(file: string, url: string, field: string, parse: () => unknown): 
     parse();
   } catch (error) {
     if (!isDirectorError(error)) throw error;
-    throw new DirectorError('SIBLING_JSON_INVALID', `${file}: ${error.message}`, { file, url, field });
+    throw new DirectorError('SIBLING_JSON_INVALID', `${file}: ${error.message}`, { file, url: redactUrl(url), field });
   }
 }

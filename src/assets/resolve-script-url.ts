@@ -4,6 +4,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DirectorError } from '../domain/errors.js';
+import { redactUrl } from '../lib/logger.js';
 
 /** Where names resolve: the Governify assets manager's public director folder, or a local folder. */
 export interface AssetsLocation {
@@ -41,8 +42,8 @@ export function resolveScriptUrl(script: string, location: AssetsLocation): stri
   if (location.origins.length > 0 && !url.startsWith(location.base) && !location.origins.some((prefix) => url.startsWith(normalise(prefix)))) {
     throw new DirectorError(
       'SCRIPT_ORIGIN_REJECTED',
-      `script: ${url} is not under an allowed origin (DIRECTOR_SCRIPT_ORIGINS: ${location.origins.join(', ')})`,
-      { field: 'script', url },
+      `script: ${redactUrl(url)} is not under an allowed origin (DIRECTOR_SCRIPT_ORIGINS: ${location.origins.join(', ')})`,
+      { field: 'script', url: redactUrl(url) },
     );
   }
   return url;

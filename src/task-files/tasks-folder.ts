@@ -3,9 +3,14 @@
 //
 // The store stays the source of truth. Our own writes are remembered by content so they are not
 // re-imported; a scan every second (plus fs.watch as a nudge) finds the others' changes well within 3 s.
+//
+// The folder never stops Director: a file that cannot be read (a symlink, too large, not JSON, not a
+// task) is logged once and skipped, a file that cannot be written is logged and written again at the
+// next scan, and start-up goes on whatever the folder holds. Files are written 0600 (tasks may hold
+// credentials), opened without following symlinks, and read up to `maxFileBytes`.
 
-import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { constants, watch, type FSWatcher } from 'node:fs';
+import { lstat, mkdir, open, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { isDirectorError } from '../domain/errors.js';
@@ -15,6 +20,8 @@ import type { Clock, TimerHandle } from '../lib/clock.js';
 import type { DirectorEvents } from '../lib/events.js';
 import type { Logger } from '../lib/logger.js';
 import type { Store } from '../store/store.js';
+import { jsonErrorWithoutText } from '../api/json-error.js';
+import { fileNameOf } from './task-file-name.js';
 
 export interface TasksFolderDeps {
   readonly dir: string;
@@ -24,7 +31,11 @@ export interface TasksFolderDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly scanMs?: number;
+  /** Larger files are skipped (and logged); default 64 MiB. */
+  readonly maxFileBytes?: number;
 }
+
+const DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024;
 
 export interface TasksFolder {
   /** Imports the folder, writes files for stored tasks that have none, then watches. */
@@ -58,18 +69,37 @@ export function createTasksFolder(deps: TasksFolderDeps): TasksFolder {
     return result;
   }
   let queuedScan: Promise<void> | undefined;
+  /** Tasks whose file could not be written: tried again at every scan. */
+  const unwritten = new Set<string>();
+  const maxFileBytes = deps.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
 
-  const fileOf = (id: string) => path.join(dir, `${id}.json`);
+  const fileOf = (id: string) => path.join(dir, fileNameOf(id));
 
   async function writeAtomically(id: string, text: string): Promise<void> {
-    const temporary = path.join(dir, `.${id}.${randomBytes(4).toString('hex')}.tmp`);
-    await writeFile(temporary, text);
-    await rename(temporary, fileOf(id));
+    // Short and fixed in length whatever the id (a 250-byte id leaves no room in a name for more), and
+    // created exclusively: a link planted under this name is not followed.
+    const temporary = path.join(dir, `.director-${randomBytes(8).toString('hex')}.tmp`);
+    try {
+      await writeFile(temporary, text, { mode: 0o600, flag: 'wx' });
+      await rename(temporary, fileOf(id));
+    } catch (error) {
+      await unlink(temporary).catch(() => undefined);
+      throw error;
+    }
     known.set(id, text);
   }
 
+  /** Never fails: the task is stored already, and its file is written again at the next scan. */
   function mirror(id: string): Promise<void> {
-    return exclusive(() => mirrorNow(id));
+    return exclusive(async () => {
+      try {
+        await mirrorNow(id);
+        unwritten.delete(id);
+      } catch (error) {
+        if (!unwritten.has(id)) logger.error({ err: error, taskId: id, dir }, 'writing the task file failed; the task is stored; retrying at the next scan');
+        unwritten.add(id);
+      }
+    });
   }
 
   async function mirrorNow(id: string): Promise<void> {
@@ -89,7 +119,7 @@ export function createTasksFolder(deps: TasksFolderDeps): TasksFolder {
     try {
       doc = JSON.parse(text);
     } catch (error) {
-      return reportBad(id, text, `not valid JSON: ${(error as Error).message}`);
+      return reportBad(id, text, `not valid JSON: ${jsonErrorWithoutText(error)}`);
     }
     const existing = await store.getTask(id);
     if (existing && jsonEqual(existing.doc, doc)) {
@@ -131,25 +161,70 @@ export function createTasksFolder(deps: TasksFolderDeps): TasksFolder {
     }
   }
 
+  /** The text of a regular file, opened without following a symlink; a string saying why not otherwise. */
+  async function readTaskFile(file: string): Promise<{ text: string } | { skip: string } | null> {
+    let handle;
+    try {
+      handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return null; // removed between readdir and read: the next scan sees it gone
+      if (code === 'ELOOP') return { skip: 'it is a symbolic link, which is not followed' };
+      return { skip: `it cannot be opened (${code ?? (error as Error).message})` };
+    }
+    try {
+      const info = await handle.stat();
+      if (!info.isFile()) return { skip: 'it is not a regular file' };
+      if (info.size > maxFileBytes) return { skip: `it is ${info.size} bytes, more than the ${maxFileBytes} read` };
+      const buffer = Buffer.alloc(Math.min(info.size, maxFileBytes) + 1);
+      let length = 0;
+      for (;;) {
+        const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+        if (bytesRead === 0) break;
+        length += bytesRead;
+        if (length >= buffer.length) return { skip: `it grew past the ${maxFileBytes} bytes read` };
+      }
+      return { text: buffer.subarray(0, length).toString('utf8') };
+    } finally {
+      await handle.close();
+    }
+  }
+
   async function scanOnce(): Promise<void> {
+    for (const id of [...unwritten]) {
+      try {
+        await mirrorNow(id);
+        unwritten.delete(id);
+      } catch {
+        // reported when it first failed
+      }
+    }
     const names = await readdir(dir);
     const present = new Set<string>();
     for (const name of names) {
       const match = FILE.exec(name);
-      if (!match || name.startsWith('.')) continue;
+      if (!match) continue;
       const id = match[1]!;
       present.add(id);
-      let text: string;
+      // Hidden files (our temporary files, and ids stored before dot ids were refused) are not imported.
+      if (name.startsWith('.')) continue;
+      const file = path.join(dir, name);
+      let outcome;
       try {
-        const info = await stat(path.join(dir, name));
-        const signature = `${info.mtimeMs}:${info.size}`;
+        const info = await lstat(file);
+        const signature = `${info.mtimeMs}:${info.size}:${info.ino}`;
         if (seen.get(id) === signature && known.has(id)) continue;
-        text = await readFile(path.join(dir, name), 'utf8');
+        outcome = await readTaskFile(file);
         seen.set(id, signature);
       } catch {
-        continue; // removed between readdir and read: the next scan sees it gone
+        continue; // removed between readdir and lstat
       }
-      if (known.get(id) !== text) await importFile(id, text);
+      if (outcome === null) continue;
+      if ('skip' in outcome) {
+        reportBad(id, `\0${outcome.skip}`, outcome.skip);
+        continue;
+      }
+      if (known.get(id) !== outcome.text) await importFile(id, outcome.text);
     }
     for (const id of [...known.keys()]) {
       if (!present.has(id)) {
@@ -179,12 +254,16 @@ export function createTasksFolder(deps: TasksFolderDeps): TasksFolder {
 
   return {
     async start() {
-      await mkdir(dir, { recursive: true });
-      await stat(dir);
-      // Files first (they may hold edits made while Director was down), then files for tasks without one.
-      await scan();
-      const names = new Set((await readdir(dir)).map((n) => FILE.exec(n)?.[1]).filter(Boolean));
-      for (const task of await store.listTasks()) if (!names.has(task.id)) await mirror(task.id);
+      try {
+        await mkdir(dir, { recursive: true, mode: 0o700 });
+        // Files first (they may hold edits made while Director was down), then files for tasks without one.
+        await scan();
+        const names = new Set((await readdir(dir)).map((n) => FILE.exec(n)?.[1]).filter(Boolean));
+        for (const task of await store.listTasks()) if (!names.has(task.id)) await mirror(task.id);
+      } catch (error) {
+        // Director runs without the folder until it is usable: every scan tries again and says why.
+        logger.error({ err: error, dir }, 'the tasks folder cannot be used; Director runs on; retrying at the next scan');
+      }
       try {
         watcher = watch(dir, () => void scan());
         watcher.on('error', () => undefined);

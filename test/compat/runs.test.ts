@@ -174,7 +174,7 @@ describe('COMPAT 17–20, 25–29, 31: runs and the script runtime', () => {
   it('COMPAT 29: console output of a script is captured with its run', async () => {
     const response = await runScript('chatty.js', 'module.exports.main = () => { console.log("hello from the script"); console.error("and a warning"); return 1; }');
     assert.equal(response.status, 200);
-    const runs = (await h.call('GET', '/api/v1/tasks/chatty-js/runs')).body.runs;
+    const runs = (await h.call('GET', '/api/v1/tasks/chatty-js/runs?include=logs')).body.runs;
     assert.equal(runs.length, 1);
     assert.match(runs[0].logs, /hello from the script/);
     assert.match(runs[0].logs, /and a warning/);

@@ -19,7 +19,7 @@ describe('COMPAT 14, 21–24: scheduling', () => {
   after(async () => h.close());
 
   async function runsOf(id: string): Promise<RunRecord[]> {
-    return (await h.call('GET', `/api/v1/tasks/${id}/runs?limit=1000`)).body.runs;
+    return (await h.call('GET', `/api/v1/tasks/${id}/runs?limit=1000&include=result,logs`)).body.runs;
   }
 
   async function finished(id: string, count: number): Promise<RunRecord[]> {

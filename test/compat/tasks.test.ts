@@ -12,7 +12,8 @@ const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f
 describe('COMPAT 1–12: transport and tasks', () => {
   let h: Harness;
   before(async () => {
-    h = await startHarness();
+    // As a Governify deployment runs it: its UIs call Director from other origins (README, migrating).
+    h = await startHarness({ env: { DIRECTOR_CORS_ORIGINS: '*' } });
     h.assets.setScript('check-status.js', 'module.exports.main = () => ({ ok: true });');
   });
   after(async () => h.close());
@@ -26,7 +27,7 @@ describe('COMPAT 1–12: transport and tasks', () => {
     }
   });
 
-  it('COMPAT 2: every response allows any origin and a preflight answers 204', async () => {
+  it('COMPAT 2: with DIRECTOR_CORS_ORIGINS=* every response allows any origin and a preflight answers 204', async () => {
     const get = await h.request({ method: 'GET', url: '/api/v1/tasks', headers: { origin: 'http://admin.example' } });
     assert.equal(get.headers['access-control-allow-origin'], '*');
     const missing = await h.request({ method: 'GET', url: '/api/v1/tasks/none', headers: { origin: 'http://admin.example' } });
@@ -37,6 +38,13 @@ describe('COMPAT 1–12: transport and tasks', () => {
     });
     assert.equal(preflight.statusCode, 204);
     assert.equal(preflight.headers['access-control-allow-origin'], '*');
+    // The Admin UI's cross-origin writes go through.
+    const origin = { origin: 'http://admin.example', 'content-type': 'application/json' };
+    const created = await h.request({ method: 'POST', url: '/api/v1/tasks/', headers: origin, payload: JSON.stringify({ id: 'c2', script: 'check-status.js', running: '' }) });
+    assert.equal(created.statusCode, 200);
+    const switched = await h.request({ method: 'POST', url: '/api/v1/tasks/c2/status/switch', headers: { origin: 'http://admin.example' } });
+    assert.equal(switched.statusCode, 200);
+    assert.equal((await h.request({ method: 'DELETE', url: '/api/v1/tasks/c2', headers: { origin: 'http://admin.example' } })).statusCode, 202);
   });
 
   it('COMPAT 3: a 10 MB body is accepted; a body over the limit gets 413 JSON', async () => {

@@ -22,8 +22,39 @@ async function loadInfrastructure(source: string | null, timeoutMs: number): Pro
   return { internal: parsed.internal ?? {}, external: parsed.external ?? {} };
 }
 
+/** How long an answer of GOV_INFRASTRUCTURE is served before it is read again (a failure: a tenth of it). */
+export const INFRASTRUCTURE_TTL_MS = 60_000;
+
+/**
+ * The route is anonymous: reading the file (or fetching the URL) on every request would let anyone make
+ * Director fetch as often as they like. One read at a time, its answer kept for a while.
+ */
+function cachedInfrastructure(source: string | null, timeoutMs: number, clock: { now(): number }, logger: ApiDeps['logger']) {
+  let cached: { value: Promise<Infrastructure>; until: number } | undefined;
+  return (): Promise<Infrastructure> => {
+    const now = clock.now();
+    if (cached && now < cached.until) return cached.value;
+    const entry = { value: Promise.resolve({ internal: {}, external: {} } as Infrastructure), until: Number.POSITIVE_INFINITY };
+    entry.value = loadInfrastructure(source, timeoutMs).then(
+      (value) => {
+        entry.until = clock.now() + INFRASTRUCTURE_TTL_MS;
+        return value;
+      },
+      (error: unknown) => {
+        // Health tools only read this; an unreadable file must not turn the probe into a 5xx.
+        logger.warn({ err: error, source }, 'GOV_INFRASTRUCTURE could not be read; answering empty maps');
+        entry.until = clock.now() + INFRASTRUCTURE_TTL_MS / 10;
+        return { internal: {}, external: {} };
+      },
+    );
+    cached = entry;
+    return entry.value;
+  };
+}
+
 export async function commonsRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const { config, logger } = deps;
+  const infrastructure = cachedInfrastructure(config.govInfrastructure, config.fetchTimeoutMs, deps.clock, logger);
   const open = { config: { role: 'public' as const }, schema: { tags: ['operations'] } };
 
   app.get('/commons', open, async () => ({
@@ -39,15 +70,7 @@ export async function commonsRoutes(app: FastifyInstance, deps: ApiDeps): Promis
     return reply.type('text/plain').send(GOVERNIFY_LEVEL[config.logLevel] === 1 ? 'Enabled' : 'Disabled');
   });
 
-  app.get('/commons/infrastructure', open, async () => {
-    try {
-      return await loadInfrastructure(config.govInfrastructure, config.fetchTimeoutMs);
-    } catch (error) {
-      // Health tools only read this; an unreadable file must not turn the probe into a 5xx.
-      logger.warn({ err: error, source: config.govInfrastructure }, 'GOV_INFRASTRUCTURE could not be read; answering empty maps');
-      return { internal: {}, external: {} };
-    }
-  });
+  app.get('/commons/infrastructure', open, () => infrastructure());
 
   app.get('/info', open, async () => ({
     name: 'director',

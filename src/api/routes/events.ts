@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { RunRecord } from '../../domain/run.js';
 import type { ApiDeps } from '../app.js';
+import { maskUrlPasswords } from '../mask-secrets.js';
 
 export const HEARTBEAT_MS = 15_000;
 
@@ -23,7 +24,8 @@ function runSummary(run: RunRecord) {
     finishedMs: run.finishedMs,
     durationMs: run.durationMs,
     latenessMs: run.latenessMs,
-    error: run.error && { stage: run.error.stage, name: run.error.name, message: run.error.message },
+    // Viewers read this stream: a fetch error quotes the script URL, whose password must not reach them.
+    error: run.error && { stage: run.error.stage, name: run.error.name, message: maskUrlPasswords(run.error.message) },
   };
 }
 

@@ -7,6 +7,7 @@ import type { RunError, RunRecord } from '../../domain/run.js';
 import type { ApiDeps } from '../app.js';
 import { errors, IdParams, PageQuery, pageOf } from '../schemas.js';
 import { taskNotFound } from '../task-writes.js';
+import { maskUrlPasswords } from '../mask-secrets.js';
 
 /** A run as the API shows it: ISO dates beside epoch ms, the result parsed back to JSON. */
 export function publicRun(run: RunRecord) {
@@ -28,6 +29,25 @@ export function publicRun(run: RunRecord) {
     finishedAt: iso(run.finishedMs),
     /** From queued to main() entered: waiting for a place, fetching the script, starting a worker. */
     queueWaitMs: run.queuedMs === null || run.startedMs === null ? null : run.startedMs - run.queuedMs,
+  };
+}
+
+/** Runs read from the store per query while a page is built: bounds the memory of one page. */
+const RUNS_PER_READ = 10;
+
+/** A run of a list: without result and logs unless included (each may be large). */
+function listedRun(run: RunRecord, include: ReadonlySet<string>, role: string | undefined): Record<string, unknown> {
+  const { result, logs, ...rest } = shownTo(publicRun(run), role);
+  return { ...rest, ...(include.has('result') ? { result } : {}), ...(include.has('logs') ? { logs } : {}) };
+}
+
+/** Viewers do not see URL passwords (a script URL may carry one, and fetch errors quote it). */
+function shownTo<T extends ReturnType<typeof publicRun>>(run: T, role: string | undefined): T {
+  if (role === 'operator' || role === 'admin') return run;
+  return {
+    ...run,
+    scriptUrl: run.scriptUrl === null ? null : maskUrlPasswords(run.scriptUrl),
+    error: run.error === null ? null : { ...run.error, message: maskUrlPasswords(run.error.message), ...(run.error.stack ? { stack: maskUrlPasswords(run.error.stack) } : {}) },
   };
 }
 
@@ -128,14 +148,49 @@ export async function taskRunRoutes(api: FastifyInstance, deps: ApiDeps): Promis
 
   api.get('/:id/runs', {
     config: { role: 'viewer' },
-    schema: { tags: ['runs'], summary: 'Run history of a task, newest first', params: IdParams, querystring: PageQuery, response: errors(400, 404) },
+    schema: {
+      tags: ['runs'],
+      summary: 'Run history of a task, newest first; results and logs only with ?include=result,logs',
+      params: IdParams,
+      querystring: Type.Intersect([PageQuery, Type.Object({ include: Type.Optional(Type.String({ pattern: '^((result|logs)(,(result|logs))*)?$' })) })]),
+      response: errors(400, 404),
+    },
   }, async (request) => {
     const { id } = request.params as { id: string };
-    const page = pageOf(request.query as { limit?: string; offset?: string }, 50, 1000);
-    const runs = await store.listRuns(id, page);
-    if (runs.length === 0 && page.offset === 0 && !(await store.getTask(id))) throw taskNotFound(id);
-    return { id, ...page, runs: runs.map(publicRun) };
+    const query = request.query as { limit?: string; offset?: string; include?: string };
+    const page = pageOf(query, 50, 1000);
+    const include = new Set((query.include ?? '').split(',').filter(Boolean));
+    const listed = await listRunsWithin(id, page, config.runsPageMaxBytes, (run) => listedRun(run, include, request.caller?.role));
+    if (listed.runs.length === 0 && page.offset === 0 && !(await store.getTask(id))) throw taskNotFound(id);
+    return { id, ...page, runs: listed.runs, ...(listed.nextOffset === undefined ? {} : { truncated: true, nextOffset: listed.nextOffset }) };
   });
+
+  /**
+   * Reads a page of runs a few at a time and stops before it passes `maxBytes` (always keeping one run,
+   * so that paging goes on): a run may hold a megabyte of result and a quarter of logs, and 1,000 of
+   * them would otherwise be read and answered in one piece.
+   */
+  async function listRunsWithin(
+    taskId: string,
+    page: { limit: number; offset: number },
+    maxBytes: number,
+    shape: (run: RunRecord) => Record<string, unknown>,
+  ): Promise<{ runs: Array<Record<string, unknown>>; nextOffset?: number }> {
+    const runs: Array<Record<string, unknown>> = [];
+    let bytes = 0;
+    while (runs.length < page.limit) {
+      const offset = page.offset + runs.length;
+      const chunk = await store.listRuns(taskId, { limit: Math.min(RUNS_PER_READ, page.limit - runs.length), offset });
+      for (const run of chunk) {
+        const shown = shape(run);
+        bytes += Buffer.byteLength(JSON.stringify(shown)) + 1;
+        if (bytes > maxBytes && runs.length > 0) return { runs, nextOffset: page.offset + runs.length };
+        runs.push(shown);
+      }
+      if (chunk.length < RUNS_PER_READ) break;
+    }
+    return { runs };
+  }
 
   api.get('/:id/runs/:runId', {
     config: { role: 'viewer' },
@@ -149,6 +204,6 @@ export async function taskRunRoutes(api: FastifyInstance, deps: ApiDeps): Promis
     const { id, runId } = request.params as { id: string; runId: string };
     const run = await store.getRun(Number(runId));
     if (!run || run.taskId !== id) throw new DirectorError('NOT_FOUND', 'Not Found', { id, runId: Number(runId) });
-    return publicRun(run);
+    return shownTo(publicRun(run), request.caller?.role);
   });
 }

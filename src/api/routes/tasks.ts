@@ -6,15 +6,23 @@ import { DirectorError } from '../../domain/errors.js';
 import type { ApiDeps } from '../app.js';
 import { errors, IdParams, PageQuery, pageOf, TaskBody } from '../schemas.js';
 import { createTaskWrites, taskNotFound, type TaskWrites } from '../task-writes.js';
+import { viewerMasking } from '../viewer-masking.js';
 
 const FILTER_FIELD = /^[A-Za-z_$][A-Za-z0-9_$-]{0,99}$/;
 const MAX_PAGE = 100_000;
+/**
+ * Most `?field=` filters in one request. Each distinct count is a query of its own (prepared and kept by
+ * the store), so an unbounded count let one client grow Director's memory by a statement per request.
+ */
+export const MAX_FILTERS = 16;
 
 /** `?field=value` filters: top-level string fields of the task; `limit`/`offset` paginate. */
 function listQuery(query: Record<string, unknown>) {
   const filter: Record<string, string> = {};
+  let count = 0;
   for (const [key, value] of Object.entries(query)) {
     if (key === 'limit' || key === 'offset') continue;
+    if (++count > MAX_FILTERS) throw new DirectorError('INVALID_QUERY', `${key}: at most ${MAX_FILTERS} filters per request`, { field: key });
     if (!FILTER_FIELD.test(key)) throw new DirectorError('INVALID_QUERY', `${key}: not a filterable field name`, { field: key });
     if (typeof value !== 'string') throw new DirectorError('INVALID_QUERY', `${key}: give the filter once`, { field: key });
     filter[key] = value;
@@ -24,6 +32,7 @@ function listQuery(query: Record<string, unknown>) {
 
 export async function taskRoutes(api: FastifyInstance, deps: ApiDeps, writes: TaskWrites = createTaskWrites(deps)): Promise<void> {
   const { store } = deps;
+  const maskFor = viewerMasking(deps.config.maskKeys);
 
   api.get('/', {
     config: { role: 'viewer' },
@@ -33,8 +42,9 @@ export async function taskRoutes(api: FastifyInstance, deps: ApiDeps, writes: Ta
     const filter = listQuery(query);
     const page = query.limit === undefined && query.offset === undefined ? {} : pageOf(query, MAX_PAGE, MAX_PAGE);
     const tasks = await store.listTasks({ filter, ...page });
-    // Docs are serialised as stored: the client's JSON verbatim.
-    return reply.type('application/json').send(`[${tasks.map((t) => JSON.stringify(t.doc)).join(',')}]`);
+    // Docs are serialised as stored: the client's JSON verbatim (secrets masked for viewers).
+    const shown = maskFor(request);
+    return reply.type('application/json').send(`[${tasks.map((t) => JSON.stringify(shown(t.doc))).join(',')}]`);
   });
 
   api.get('/:id', {
@@ -44,7 +54,7 @@ export async function taskRoutes(api: FastifyInstance, deps: ApiDeps, writes: Ta
     const { id } = request.params as { id: string };
     const task = await store.getTask(id);
     if (!task) throw taskNotFound(id);
-    return reply.type('application/json').send(JSON.stringify(task.doc));
+    return reply.type('application/json').send(JSON.stringify(maskFor(request)(task.doc)));
   });
 
   api.post('/', {

@@ -12,6 +12,9 @@ const TASK_COLUMNS = 'id, doc, running, init_ms, end_ms, interval_ms, created_ms
  */
 const FIELD_EQUALS = `EXISTS (SELECT 1 FROM json_each(tasks.doc) AS f WHERE f.key = ? AND f.type = 'text' AND f.value = ?)`;
 
+/** Statements of listTasks are kept for 0 to this many filters; more filters prepare one per call. */
+export const MAX_CACHED_FILTER_COUNT = 16;
+
 export function prepareQueries(db: Database) {
   const filtered = new Map<number, Statement>();
   return {
@@ -34,7 +37,9 @@ export function prepareQueries(db: Database) {
       if (statement === undefined) {
         const where = filters === 0 ? '' : `WHERE ${Array.from({ length: filters }, () => FIELD_EQUALS).join(' AND ')}`;
         statement = db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks ${where} ORDER BY seq LIMIT ? OFFSET ?`);
-        filtered.set(filters, statement);
+        // Kept for the common counts only: each kept statement costs memory for the connection's life,
+        // and a client choosing a new count per request would otherwise grow it without bound.
+        if (filters <= MAX_CACHED_FILTER_COUNT) filtered.set(filters, statement);
       }
       return statement;
     },

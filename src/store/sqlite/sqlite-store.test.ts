@@ -12,6 +12,7 @@ import { parseTask } from '../../domain/task.js';
 import { describeStoreContract } from '../store.contract.js';
 import { migrateSqlite, sqliteMigrations } from './migrations.js';
 import { openSqliteStore } from './sqlite-store.js';
+import { MAX_CACHED_FILTER_COUNT } from './sqlite-queries.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'director-sqlite-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -50,6 +51,21 @@ const waitForStart = `const startAt = Number(process.env.START_AT);
 describeStoreContract('sqlite', () => openSqliteStore({ file: path.join(dir, 'contract', 'director.db') }));
 
 describe('SQLite store', () => {
+  it('answers filters of any count, keeping statements only for the common counts', async () => {
+    const store = await openSqliteStore({ file: path.join(dir, 'filters', 'director.sqlite'), synchronous: 'NORMAL' });
+    try {
+      const now = Date.now();
+      await store.putTask(parseTask({ id: 'a', script: 'x.js', owner: 'ann' }, { fallbackId: 'a', createdMs: now, nowMs: now }));
+      for (let count = 1; count <= MAX_CACHED_FILTER_COUNT + 24; count++) {
+        const filter = Object.fromEntries(Array.from({ length: count }, (_, i) => (i === 0 ? ['owner', 'ann'] : [`k${i}`, 'v'])));
+        assert.deepEqual((await store.listTasks({ filter })).map((t) => t.id), count === 1 ? ['a'] : [], String(count));
+      }
+      assert.deepEqual((await store.listTasks({ filter: { owner: 'ann' } })).map((t) => t.id), ['a']);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('creates the data folder when it is missing', async () => {
     const file = path.join(dir, 'missing', 'deeper', 'director.db');
     const store = await openSqliteStore({ file });

@@ -1,6 +1,6 @@
 // The embedded Store: one SQLite file (better-sqlite3, WAL) under the data folder.
 
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { RunError, RunRecord, RunReport, RunStats } from '../../domain/run.js';
@@ -24,8 +24,25 @@ export interface SqliteStoreOptions {
   readonly busyTimeoutMs?: number;
 }
 
+/**
+ * The data folder is created 0700 and the database 0600 before SQLite opens it: SQLite gives its -wal
+ * and -shm files the database's mode, and tasks may hold credentials. Files of an older Director are
+ * made 0600 too; an existing folder is left as the operator made it.
+ */
+function restrictModes(file: string): void {
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+  for (const name of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      chmodSync(name, 0o600);
+    } catch {
+      // Missing (no WAL yet), or not ours to change (a read-only mount): SQLite's open says what matters.
+    }
+  }
+}
+
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
-  mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true });
+  restrictModes(path.resolve(options.file));
   // better-sqlite3's `timeout` is SQLite's busy_timeout: writers of other processes are waited for.
   const db = new Database(options.file, { timeout: options.busyTimeoutMs ?? 5000 });
   try {
