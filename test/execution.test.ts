@@ -12,7 +12,7 @@ const ENTRY_STAMP = 'module.exports.main = async (config) => { const entered = D
 async function finishedRuns(h: Harness, id: string, count: number): Promise<any[]> {
   let runs: any[] = [];
   await eventually(async () => {
-    const answer = await h.call('GET', `/api/v1/tasks/${id}/runs?limit=100`);
+    const answer = await h.call('GET', `/api/v1/tasks/${id}/runs?limit=100&include=result,logs`);
     runs = ((answer.body as { runs: any[] }).runs ?? []).filter((run) => run.status !== 'running');
     return runs.length >= count;
   }, 30_000, `${count} finished runs of ${id}`);
