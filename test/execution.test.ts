@@ -59,7 +59,11 @@ describe('execution', () => {
       assert.ok(late.latenessMs >= 1400, `the queued run waited for the other one: lateness ${late.latenessMs} ms`);
       assert.ok(late.queuedMs <= slot + 200 && late.startedMs - late.queuedMs >= 1400, `queued at ${late.queuedMs - slot} ms, started at ${late.startedMs - slot} ms`);
       const status = await h.call('GET', `/api/v1/tasks/${late.taskId}/status`);
-      assert.equal(status.body.lastRun.latenessMs, late.latenessMs);
+      if (status.body.lastRun.id === late.id) {
+        assert.equal(status.body.lastRun.latenessMs, late.latenessMs);
+        assert.equal(status.body.lastRun.queueWaitMs, late.startedMs - late.queuedMs);
+      }
+      assert.equal(late.queueWaitMs, late.startedMs - late.queuedMs);
     } finally {
       await h.close();
     }

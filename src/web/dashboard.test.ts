@@ -87,6 +87,9 @@ describe('dashboard in Chromium', () => {
     const run = page.locator('table.runs tbody tr[data-run-id]').first();
     await run.getByText('Succeeded').waitFor();
     assert.match(await run.innerText(), /manual/);
+    // Lateness and the queue wait are shown apart; a manual run has no slot, so no lateness.
+    assert.equal(await page.locator('table.runs thead th').filter({ hasText: 'Queue wait' }).count(), 1);
+    assert.match(await run.locator('td[data-label="Queue wait"]').innerText(), /\d+\s*ms|\d+(\.\d+)?\s*s/);
     await run.getByRole('button', { name: /Logs/ }).click();
     await page.locator('.run-details .logs').getByText('hello from the dashboard test, task e2e-hello').waitFor();
     assert.equal(await run.getByRole('button', { name: /Hide/ }).getAttribute('aria-expanded'), 'true');

@@ -53,7 +53,7 @@ export function RunChart({ runs }: { readonly runs: readonly RunView[] }) {
         <div class="x-axis" aria-hidden="true"><span>older</span><span>newer</span></div>
       </div>
       <figcaption>
-        <span class="legend duration">Duration</span> <span class="legend lateness">Lateness (start − slot)</span>
+        <span class="legend duration">Duration</span> <span class="legend lateness">Lateness (main() entered − slot)</span>
       </figcaption>
     </figure>
   );

@@ -28,7 +28,8 @@ export function RunHistory({ taskId, runs, more, onMore }: HistoryProps) {
             <th scope="col">Trigger</th>
             <th scope="col">Slot</th>
             <th scope="col">Started</th>
-            <th scope="col">Lateness</th>
+            <th scope="col" title="main() entered − slot">Lateness</th>
+            <th scope="col" title="main() entered − queued: waiting for a place, fetching, starting a worker">Queue wait</th>
             <th scope="col">Duration</th>
             <th scope="col"><span class="visually-hidden">Details</span></th>
           </tr>
@@ -56,6 +57,7 @@ function RunRows({ run, taskId, open, onToggle }: { run: RunView; taskId: string
         <td data-label="Slot">{run.slot === null ? '—' : absoluteTime(run.slot)}</td>
         <td data-label="Started">{run.startedMs === null ? '—' : absoluteTime(run.startedMs)}</td>
         <td data-label="Lateness">{durationInWords(run.latenessMs)}</td>
+        <td data-label="Queue wait">{durationInWords(run.queueWaitMs)}</td>
         <td data-label="Duration">{durationInWords(run.durationMs)}</td>
         <td data-label="Details">
           <button type="button" aria-expanded={open} aria-controls={detailsId} onClick={onToggle}>
@@ -65,7 +67,7 @@ function RunRows({ run, taskId, open, onToggle }: { run: RunView; taskId: string
       </tr>
       {open && (
         <tr class="run-details-row">
-          <td colSpan={8} id={detailsId}>
+          <td colSpan={9} id={detailsId}>
             <RunDetails taskId={taskId} runId={run.id} status={run.status} />
           </td>
         </tr>

@@ -23,6 +23,7 @@ export interface TaskStatus {
     readonly finishedAt: string | null;
     readonly durationMs: number | null;
     readonly latenessMs: number | null;
+    readonly queueWaitMs: number | null;
   };
   readonly runs: Readonly<Record<string, number>>;
   readonly consecutiveFailures: number;
@@ -40,6 +41,8 @@ export interface RunView {
   readonly finishedMs: number | null;
   readonly durationMs: number | null;
   readonly latenessMs: number | null;
+  /** From queued to main() entered. */
+  readonly queueWaitMs: number | null;
   readonly result?: unknown;
   readonly error?: { readonly stage: string; readonly name: string; readonly message: string; readonly stack?: string } | null;
   readonly logs?: string | null;
