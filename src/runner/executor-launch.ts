@@ -1,6 +1,6 @@
 // How an executor is started under a script policy: node flags, environment, user and requirable modules.
 
-import { existsSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { getPriority, setPriority } from 'node:os';
 import path from 'node:path';
@@ -126,14 +126,25 @@ export function planExecutorLaunch(options: LaunchOptions): ExecutorLaunch {
  */
 export const EXECUTOR_NICENESS = 10;
 
-/** Lowers a freshly forked executor's priority; false when the system refuses (it then runs as Director does). */
+/**
+ * Lowers a freshly spawned executor's priority; false when the system refuses (it then runs as Director
+ * does). An executor runs in a session of its own, and Linux (with autogroup scheduling, the default of
+ * most distributions) shares the CPU fairly between sessions before niceness counts: the niceness of the
+ * executor's session group is lowered too, else a busy executor would get as much CPU as Director.
+ */
 export function lowerExecutorPriority(pid: number): boolean {
+  const niceness = Math.min(19, getPriority() + EXECUTOR_NICENESS);
   try {
-    setPriority(pid, Math.min(19, getPriority() + EXECUTOR_NICENESS));
-    return true;
+    setPriority(pid, niceness);
   } catch {
     return false;
   }
+  try {
+    writeFileSync(`/proc/${pid}/autogroup`, String(niceness));
+  } catch {
+    // no autogroup scheduling here: the niceness of the threads is all there is
+  }
+  return true;
 }
 
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((candidate) => existsSync(candidate));
@@ -145,8 +156,21 @@ const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((candidate) => existsS
  * unless they are blocked.
  */
 function withParentDeathSignal(nodeArgs: readonly string[]): { execPath: string; execArgv: string[] } {
-  if (SETPRIV === undefined || process.platform !== 'linux') return { execPath: process.execPath, execArgv: [...nodeArgs] };
-  return { execPath: SETPRIV, execArgv: ['--pdeathsig', 'KILL', '--', process.execPath, ...nodeArgs] };
+  const node = [...niced(), process.execPath, ...nodeArgs];
+  const [first, ...rest] = node as [string, ...string[]];
+  if (SETPRIV === undefined || process.platform !== 'linux') return { execPath: first, execArgv: rest };
+  return { execPath: SETPRIV, execArgv: ['--pdeathsig', 'KILL', '--', ...node] };
+}
+
+const NICE = ['/usr/bin/nice', '/bin/nice'].find((candidate) => existsSync(candidate));
+
+/**
+ * Niceness set on a running process applies to its main thread only (Linux schedules threads), while
+ * node starts V8's and libuv's threads before any of its code runs; `nice` before the exec lowers all of
+ * them, task workers included. lowerExecutorPriority after the spawn stays for systems without it.
+ */
+function niced(): string[] {
+  return NICE === undefined ? [] : [NICE, '-n', String(Math.min(19, getPriority() + EXECUTOR_NICENESS) - getPriority())];
 }
 
 function isBuiltin(name: string): boolean {

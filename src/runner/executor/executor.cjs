@@ -117,9 +117,31 @@ function idleWorker(taskKey) {
   return undefined;
 }
 
-/** strict `prepare`: the task gets an idle worker now, unless it has one. */
+/**
+ * strict `prepare`: the task gets an idle worker ahead of its slot, unless it has one. Prepared workers
+ * start one at a time: a burst of hundreds of tasks planned at once would otherwise take every core
+ * for seconds, while runs (which start their workers at once) and Director need them.
+ */
+const toPrepare = new Set();
+let preparing = null;
+
 function prepare(taskKey) {
-  if (idleWorker(taskKey) === undefined) startWorker(taskKey);
+  toPrepare.add(taskKey);
+  prepareNext();
+}
+
+function prepareNext() {
+  while (preparing === null && toPrepare.size > 0) {
+    const taskKey = toPrepare.values().next().value;
+    toPrepare.delete(taskKey);
+    if (idleWorker(taskKey) === undefined) preparing = startWorker(taskKey);
+  }
+}
+
+function prepared(entry) {
+  if (preparing !== entry) return;
+  preparing = null;
+  prepareNext();
 }
 
 /** A worker for the task. Beyond the warm limit, the longest idle worker (of any task) makes room. */
@@ -168,7 +190,7 @@ const FROM_WORKER = new Set(['entered', 'log', 'done', 'failed', 'late']);
  */
 function fromWorker(entry, message) {
   if (message === null || typeof message !== 'object') return endWorker(entry, protocolError('a message that is not an object'));
-  if (message.type === 'ready') return;
+  if (message.type === 'ready') return prepared(entry);
   if (message.type === 'drained') {
     if (entry.runId === null && entry.draining) {
       entry.draining = false;
@@ -216,6 +238,7 @@ function endWorker(entry, reason) {
 
 function workerEnded(entry, code) {
   entry.ended = true;
+  prepared(entry);
   clearTimeout(entry.drainTimer);
   const list = workers.get(entry.taskKey) ?? [];
   const at = list.indexOf(entry);

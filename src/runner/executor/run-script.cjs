@@ -58,7 +58,7 @@ async function execute(env, message, run, sink) {
     return report(run, { type: 'failed', error: { stage: 'compile', name: 'NoMainFunction', message: 'the script does not export a main function (module.exports = { main } or exports.main = …)' } });
   }
   let value;
-  post(run, { type: 'entered', runId: run.runId, atMs: Date.now() });
+  run.post({ type: 'entered', runId: run.runId, atMs: Date.now() });
   try {
     value = await main.call(module.exports, message.config, { ...message.context, signal: run.abort.signal });
   } catch (error) {
@@ -98,10 +98,6 @@ function lazyConsole(sink) {
       return true;
     },
   });
-}
-
-function post(run, message) {
-  run.post(message);
 }
 
 function report(run, outcome) {
@@ -186,4 +182,4 @@ function scriptFrames(stack) {
   return (cut < 0 ? lines : lines.slice(0, cut)).join('\n');
 }
 
-module.exports = { startRun, uncaught, describeError, report };
+module.exports = { startRun, uncaught };
