@@ -28,7 +28,11 @@ export async function startDirectorProcess(env: Record<string, string>, timeoutM
   child.stderr!.on('data', (chunk: Buffer) => { text += chunk.toString(); });
   const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Director did not start within ${timeoutMs} ms:\n${text}`)), timeoutMs);
+    // Killed when it is too slow: a child left running keeps the test file (and the whole suite) from ending.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`Director did not start within ${timeoutMs} ms:\n${text}`));
+    }, timeoutMs);
     const look = () => {
       const match = /"url":"(http:\/\/[^"]+)"/.exec(text);
       if (match) {
