@@ -2,8 +2,10 @@
 // and API, and owns the start and stop order.
 //
 // Start: open store → assets → executor pool → scheduler (plans, catches up) → HTTP listen.
-// Stop:  stop accepting requests → stop claiming slots → running scripts get the grace period, the rest
-//        are killed and recorded → in-flight requests end → close the store.
+// Stop:  stop accepting requests → leave the replicas that claim (cluster: the others take this one's
+//        tasks at once) → stop claiming slots, running the ones already claimed → running scripts get
+//        the grace period, the rest are killed and recorded → in-flight requests end → close the store
+//        (cluster: its database session last, so its runs count as alive until their outcome is written).
 
 import type { FastifyInstance } from 'fastify';
 import path from 'node:path';
@@ -50,10 +52,16 @@ export interface Director {
   stop(): Promise<void>;
 }
 
+/**
+ * Cluster mode: how often each replica looks for runs whose owner's database session has ended. A
+ * killed replica's runs are lost (and their tasks free) within this much of PostgreSQL noticing.
+ */
+const SESSION_SWEEP_MS = 500;
+
 async function openStore(config: Config, logger: Logger): Promise<Store> {
   if (config.databaseUrl) {
     const { openPostgresStore } = await import('./store/postgres/postgres-store.js');
-    return openPostgresStore({ url: config.databaseUrl, instanceId: config.instanceId, logger });
+    return openPostgresStore({ url: config.databaseUrl, instanceId: config.instanceId, replicaSession: true, logger });
   }
   const file = path.join(config.dataDir, 'director.sqlite');
   logger.info({ file, sync: config.sqliteSync }, config.sqliteSync === 'full'
@@ -81,8 +89,11 @@ export async function createDirector(config: Config, options: DirectorOptions = 
   const scheduler = createScheduler({
     config, store, runner, events, clock, logger: logger.child({ module: 'scheduler' }), ...(cluster?.sharing ? { sharing: cluster.sharing } : {}),
   });
-  // Renews this process's run leases and declares runs of dead processes lost (then retried).
-  const leaseKeeper = createLeaseKeeper({ config, store, clock, events, logger: logger.child({ module: 'leases' }) });
+  // Renews this process's run leases and declares runs of dead processes lost (then retried); in cluster
+  // mode it looks every SESSION_SWEEP_MS for replicas whose database session ended.
+  const leaseKeeper = createLeaseKeeper({
+    config, store, clock, events, logger: logger.child({ module: 'leases' }), ...(cluster ? { sweepMs: SESSION_SWEEP_MS } : {}),
+  });
   const stopRunLog = startRunLog({ events, logger: logger.child({ module: 'runs' }) });
   let retention: RunRetention | undefined;
   const tasksFolder = config.tasksDir === null ? null : createTasksFolder({
