@@ -104,6 +104,9 @@ export async function watchTaskChanges(options: TaskChangeWatchOptions): Promise
     if (retryTimer !== undefined) clearTimeout(retryTimer);
     const last = client;
     client = undefined;
+    // Unlocked before the connection ends, so that a replica re-reading the live replicas right after
+    // (told by the store that this one leaves) no longer finds it, whenever the server ends the backend.
+    await last?.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
     await last?.end().catch(() => undefined);
   };
 }
