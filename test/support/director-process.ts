@@ -28,7 +28,11 @@ export async function startDirectorProcess(env: Record<string, string>, timeoutM
   child.stderr!.on('data', (chunk: Buffer) => { text += chunk.toString(); });
   const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Director did not start within ${timeoutMs} ms:\n${text}`)), timeoutMs);
+    // A replica that did not start in time is killed: nothing else would end it.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`Director did not start within ${timeoutMs} ms:\n${text}`));
+    }, timeoutMs);
     const look = () => {
       const match = /"url":"(http:\/\/[^"]+)"/.exec(text);
       if (match) {
