@@ -15,7 +15,7 @@ type Source =
 /** Add a scenario module here (a group name is what `--only` selects). */
 const sources: readonly Source[] = [
   { kind: 'module', group: 'scheduler', load: async () => (await import('./scheduler.js')).scenarios },
-  { kind: 'module', group: 'cluster', load: async () => (await import('./cluster.js')).scenarios },
+  { kind: 'module', group: 'cluster', load: async () => [...(await import('./cluster.js')).scenarios, ...(await import('./cluster-failover.js')).scenarios] },
   {
     kind: 'module',
     group: 'api',
