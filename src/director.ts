@@ -70,6 +70,19 @@ async function openStore(config: Config, logger: Logger): Promise<Store> {
   return openSqliteStore({ file, synchronous: config.sqliteSync === 'full' ? 'FULL' : 'NORMAL' });
 }
 
+/** Runs this process has handed to the runner and not seen finish (from its run events). */
+function trackRunsInFlight(events: DirectorEvents) {
+  const running = new Set<number>();
+  events.on('run:started', (run) => running.add(run.id));
+  events.on('run:finished', (run) => running.delete(run.id));
+  return {
+    /** Resolves once every run in flight is in an executor (none fetching or queued), or at `untilMs`. */
+    async allStarted(busyExecutors: () => number, untilMs: number): Promise<void> {
+      while (running.size > busyExecutors() && Date.now() < untilMs) await new Promise((resolve) => setTimeout(resolve, 10));
+    },
+  };
+}
+
 export async function createDirector(config: Config, options: DirectorOptions = {}): Promise<Director> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const events = new DirectorEvents();
@@ -95,6 +108,7 @@ export async function createDirector(config: Config, options: DirectorOptions = 
     config, store, clock, events, logger: logger.child({ module: 'leases' }), ...(cluster ? { sweepMs: SESSION_SWEEP_MS } : {}),
   });
   const stopRunLog = startRunLog({ events, logger: logger.child({ module: 'runs' }) });
+  const inFlight = trackRunsInFlight(events);
   let retention: RunRetention | undefined;
   const tasksFolder = config.tasksDir === null ? null : createTasksFolder({
     dir: config.tasksDir, store, scheduler, events, clock, logger: logger.child({ module: 'tasks-folder' }),
@@ -140,7 +154,12 @@ export async function createDirector(config: Config, options: DirectorOptions = 
       await tasksFolder?.stop();
       await cluster?.stop();
       await scheduler.stop();
-      await runner.close(config.shutdownGraceMs);
+      const graceEnds = Date.now() + config.shutdownGraceMs;
+      // Cluster mode: runs handed to the runner but not started yet (fetching, or waiting for an
+      // executor) are slots no other replica may run any more; they start within the grace rather than
+      // being failed, so a rolling restart misses nothing. Running scripts are told to stop after that.
+      if (cluster) await inFlight.allStarted(() => runner.poolState().busy, graceEnds);
+      await runner.close(Math.max(0, graceEnds - Date.now()));
       // After the runner: runs finishing within the grace keep their lease until they end.
       await leaseKeeper.stop();
       await closing;
