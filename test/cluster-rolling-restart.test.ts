@@ -62,7 +62,10 @@ describe('a rolling restart of a cluster under load', () => {
       const old = replicas[index]!;
       const atMs = Date.now();
       old.process.kill('SIGTERM');
-      assert.equal(await within(old.process.exited, 20_000, 'a clean exit'), 0, old.process.output().slice(-3000));
+      const code = await within(old.process.exited, 20_000, 'a clean exit').catch((error: Error) => {
+        throw new Error(`${error.message}; its last output:\n${old.process.output().slice(-3000)}`);
+      });
+      assert.equal(code, 0, old.process.output().slice(-3000));
       stops.push({ id: old.id, atMs, exitedMs: Date.now() - atMs });
       assert.match(old.process.output(), /stopped cleanly/);
       replicas[index] = await startReplica();
