@@ -2,8 +2,10 @@
 // and API, and owns the start and stop order.
 //
 // Start: open store → assets → executor pool → scheduler (plans, catches up) → HTTP listen.
-// Stop:  stop accepting requests → stop claiming slots → running scripts get the grace period, the rest
-//        are killed and recorded → in-flight requests end → close the store.
+// Stop:  stop accepting requests → leave the replicas that claim (cluster: the others take this one's
+//        tasks at once) → stop claiming slots, running the ones already claimed → running scripts get
+//        the grace period, the rest are killed and recorded → in-flight requests end → close the store
+//        (cluster: its database session last, so its runs count as alive until their outcome is written).
 
 import type { FastifyInstance } from 'fastify';
 import path from 'node:path';
@@ -50,16 +52,35 @@ export interface Director {
   stop(): Promise<void>;
 }
 
+/**
+ * Cluster mode: how often each replica looks for runs whose owner's database session has ended. A
+ * killed replica's runs are lost (and their tasks free) within this much of PostgreSQL noticing.
+ */
+const SESSION_SWEEP_MS = 500;
+
 async function openStore(config: Config, logger: Logger): Promise<Store> {
   if (config.databaseUrl) {
     const { openPostgresStore } = await import('./store/postgres/postgres-store.js');
-    return openPostgresStore({ url: config.databaseUrl, instanceId: config.instanceId, logger });
+    return openPostgresStore({ url: config.databaseUrl, instanceId: config.instanceId, replicaSession: true, logger });
   }
   const file = path.join(config.dataDir, 'director.sqlite');
   logger.info({ file, sync: config.sqliteSync }, config.sqliteSync === 'full'
     ? 'SQLite store: writes are answered once on disk'
     : 'SQLite store: writes are answered once committed; a power cut may lose the last ones (DIRECTOR_SQLITE_SYNC=normal)');
   return openSqliteStore({ file, synchronous: config.sqliteSync === 'full' ? 'FULL' : 'NORMAL' });
+}
+
+/** Runs this process has handed to the runner and not seen finish (from its run events). */
+function trackRunsInFlight(events: DirectorEvents) {
+  const running = new Set<number>();
+  events.on('run:started', (run) => running.add(run.id));
+  events.on('run:finished', (run) => running.delete(run.id));
+  return {
+    /** Resolves once every run in flight is in an executor (none fetching or queued), or at `untilMs`. */
+    async allStarted(executing: () => number, untilMs: number): Promise<void> {
+      while (running.size > executing() && Date.now() < untilMs) await new Promise((resolve) => setTimeout(resolve, 10));
+    },
+  };
 }
 
 export async function createDirector(config: Config, options: DirectorOptions = {}): Promise<Director> {
@@ -81,9 +102,13 @@ export async function createDirector(config: Config, options: DirectorOptions = 
   const scheduler = createScheduler({
     config, store, runner, events, clock, logger: logger.child({ module: 'scheduler' }), ...(cluster?.sharing ? { sharing: cluster.sharing } : {}),
   });
-  // Renews this process's run leases and declares runs of dead processes lost (then retried).
-  const leaseKeeper = createLeaseKeeper({ config, store, clock, events, logger: logger.child({ module: 'leases' }) });
+  // Renews this process's run leases and declares runs of dead processes lost (then retried); in cluster
+  // mode it looks every SESSION_SWEEP_MS for replicas whose database session ended.
+  const leaseKeeper = createLeaseKeeper({
+    config, store, clock, events, logger: logger.child({ module: 'leases' }), ...(cluster ? { sweepMs: SESSION_SWEEP_MS } : {}),
+  });
   const stopRunLog = startRunLog({ events, logger: logger.child({ module: 'runs' }) });
+  const inFlight = trackRunsInFlight(events);
   let retention: RunRetention | undefined;
   const tasksFolder = config.tasksDir === null ? null : createTasksFolder({
     dir: config.tasksDir, store, scheduler, events, clock, logger: logger.child({ module: 'tasks-folder' }),
@@ -129,7 +154,12 @@ export async function createDirector(config: Config, options: DirectorOptions = 
       await tasksFolder?.stop();
       await cluster?.stop();
       await scheduler.stop();
-      await runner.close(config.shutdownGraceMs);
+      const graceEnds = Date.now() + config.shutdownGraceMs;
+      // Cluster mode: runs handed to the runner but not started yet (fetching, or waiting for an
+      // executor) are slots no other replica may run any more; they start within the grace rather than
+      // being failed, so a rolling restart misses nothing. Running scripts are told to stop after that.
+      if (cluster) await inFlight.allStarted(() => runner.poolState().executing, graceEnds);
+      await runner.close(Math.max(0, graceEnds - Date.now()));
       // After the runner: runs finishing within the grace keep their lease until they end.
       await leaseKeeper.stop();
       await closing;

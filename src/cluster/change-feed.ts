@@ -10,6 +10,8 @@ export interface ChangeFeedDeps {
   readonly scheduler: Pick<Scheduler, 'taskChanged' | 'reconcile'>;
   readonly events: DirectorEvents;
   readonly logger: Logger;
+  /** Another replica stopped claiming: read the live replicas again now. */
+  readonly replicasChanged?: () => void;
 }
 
 /**
@@ -75,6 +77,10 @@ export async function startChangeFeed(deps: ChangeFeedDeps): Promise<() => Promi
 
   const unwatch = await deps.store.watchTaskChanges((notice) => {
     if (stopped) return;
+    if (notice.kind === 'replicas') {
+      deps.replicasChanged?.();
+      return;
+    }
     if (notice.kind === 'all') {
       reread();
       return;

@@ -19,6 +19,8 @@ export interface ReplicaSharing extends ClaimSharing {
   replicas(): readonly string[];
   /** Reads the live replicas once, then keeps reading them every refreshMs. */
   start(): Promise<void>;
+  /** Reads them now (another replica announced it stops claiming), besides the periodic reads. */
+  refresh(): Promise<void>;
   stop(): void;
 }
 
@@ -75,6 +77,7 @@ export function createClaimSharing(deps: ClaimSharingDeps): ReplicaSharing {
       return preferredReplica(live, taskId) === instanceId;
     },
     replicas: () => live,
+    refresh: () => (stopped ? Promise.resolve() : refresh()),
     async start() {
       stopped = false;
       await refresh();

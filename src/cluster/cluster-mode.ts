@@ -55,7 +55,10 @@ export async function prepareClusterMode(deps: ClusterModeDeps): Promise<Cluster
     async start({ scheduler, events }) {
       const watchTaskChanges = store.watchTaskChanges?.bind(store);
       if (watchTaskChanges !== undefined && unwatch === undefined) {
-        unwatch = await startChangeFeed({ store: { watchTaskChanges }, scheduler, events, logger });
+        unwatch = await startChangeFeed({
+          store: { watchTaskChanges }, scheduler, events, logger,
+          ...(sharing === undefined ? {} : { replicasChanged: () => void sharing.refresh() }),
+        });
       }
       // After the watch: it is the watch's connection that makes this replica live for the others.
       await sharing?.start();

@@ -43,7 +43,7 @@ function run(overrides: Partial<RunRecord>): RunRecord {
 
 function setup(countTasks = async () => ({ total: 5, running: 2 })) {
   const events = new DirectorEvents();
-  const pool = { executors: 4, running: 1, queued: 3, maxRuns: 200 };
+  const pool = { executors: 4, running: 1, executing: 1, queued: 3, maxRuns: 200 };
   const metrics = createMetrics({ events, store: { countTasks }, runner: { poolState: () => pool } });
   return { events, metrics, pool };
 }

@@ -82,7 +82,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   // State is read before the registry serialises (not in prom-client's per-metric collect, which runs
   // concurrently with the others): a failing countTasks then shows in that very scrape's error count.
   async function readState(): Promise<void> {
-    const pool = deps.runner?.poolState() ?? { executors: 0, running: 0, queued: 0, maxRuns: 0 };
+    const pool = deps.runner?.poolState() ?? { executors: 0, running: 0, executing: 0, queued: 0, maxRuns: 0 };
     executors.set(pool.executors);
     runsInProgress.set(pool.running);
     runsQueued.set(pool.queued);

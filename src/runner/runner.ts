@@ -7,6 +7,8 @@ export interface RunnerState {
   readonly executors: number;
   /** Runs fetching or executing now. */
   readonly running: number;
+  /** Runs in an executor now (past their fetch). */
+  readonly executing: number;
   /** Runs waiting for a place (DIRECTOR_MAX_RUNS). */
   readonly queued: number;
   readonly maxRuns: number;

@@ -215,7 +215,7 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
     },
     poolState() {
       const state = pool.state();
-      return { executors: state.executors, running: limit.inside(), queued: limit.waiting(), maxRuns: config.maxRuns };
+      return { executors: state.executors, running: limit.inside(), executing: state.running, queued: limit.waiting(), maxRuns: config.maxRuns };
     },
     close(graceMs) {
       closing ??= (async () => {

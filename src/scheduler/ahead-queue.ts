@@ -33,6 +33,11 @@ export class AheadQueue {
     items[i] = item;
   }
 
+  /** True while a slot claimed ahead (a run is waiting for its instant) is in the queue. */
+  holdsClaimedRuns(): boolean {
+    return this.items.some((item) => item.kind === 'slot' && item.run !== null);
+  }
+
   /** Removes and returns the items due at or before `atMs`, earliest first. */
   popDue(atMs: number): AheadItem[] {
     const due: AheadItem[] = [];

@@ -12,13 +12,19 @@ export interface LeaseKeeperDeps {
   readonly clock: Clock;
   readonly events: DirectorEvents;
   readonly logger: Logger;
+  /**
+   * Cluster mode: how often to look for runs of owners whose database session has ended (the store's
+   * expireLeases finds them), so that a dead replica's runs are lost within this, not within a lease.
+   * Leases are still renewed every third of a lease. Without it, both happen every third of a lease.
+   */
+  readonly sweepMs?: number;
 }
 
 export interface LeaseKeeper {
   start(): void;
   /** Stop it after the runner has closed: runs finishing within the shutdown grace keep their lease. */
   stop(): Promise<void>;
-  /** One renew-and-expire pass (also what each tick does). */
+  /** One renew-and-expire pass (also what each renewal tick does). */
   tick(): Promise<void>;
 }
 
@@ -29,26 +35,50 @@ export interface LeaseKeeper {
  */
 export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
   const { config, store, clock, events, logger } = deps;
-  const periodMs = Math.max(100, Math.floor(config.leaseMs / 3));
+  const renewMs = Math.max(100, Math.floor(config.leaseMs / 3));
+  const periodMs = Math.min(renewMs, deps.sweepMs ?? renewMs);
   let timer: TimerHandle | undefined;
   let running = false;
   let current: Promise<void> | undefined;
+  let renewedAt = Number.NEGATIVE_INFINITY;
+  let failing = false;
+
+  async function expire(now: number): Promise<void> {
+    const lost = await store.expireLeases(now);
+    for (const run of lost) {
+      const why = run.error?.name === 'SessionEnded' ? 'its owner\'s database session ended' : 'its owner stopped renewing the lease';
+      logger.warn({ taskId: run.taskId, runId: run.id, owner: run.owner, slot: run.slot }, `run declared lost: ${why}`);
+      events.emit('run:finished', run);
+    }
+  }
 
   async function tick(): Promise<void> {
     const now = clock.now();
     await store.renewLeases(config.instanceId, now + config.leaseMs);
-    const lost = await store.expireLeases(now);
-    for (const run of lost) {
-      logger.warn({ taskId: run.taskId, runId: run.id, owner: run.owner, slot: run.slot }, 'run declared lost: its owner stopped renewing the lease');
-      events.emit('run:finished', run);
-    }
+    renewedAt = now;
+    await expire(now);
+  }
+
+  /** A sweep between renewals only expires; renewal keeps its own, longer period. */
+  async function step(): Promise<void> {
+    const now = clock.now();
+    if (now - renewedAt >= renewMs - periodMs / 2) await tick();
+    else await expire(now);
   }
 
   function schedule(): void {
     if (!running) return;
     timer = clock.setTimer(() => {
-      current = tick()
-        .catch((error: unknown) => logger.error({ err: error }, `lease renewal failed; trying again in ${periodMs} ms`))
+      current = step()
+        .then(() => {
+          if (failing) logger.info('lease renewal works again');
+          failing = false;
+        })
+        .catch((error: unknown) => {
+          // Once per failure streak: a sweep every half second would otherwise log twice a second.
+          if (!failing) logger.error({ err: error }, `lease renewal failed; trying again every ${periodMs} ms`);
+          failing = true;
+        })
         .finally(() => {
           current = undefined;
           schedule();

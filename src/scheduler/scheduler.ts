@@ -21,6 +21,9 @@ export type { Scheduler, SchedulerDeps, TaskScheduleStats } from './scheduler-co
 
 type State = 'stopped' | 'starting' | 'running' | 'stopping';
 
+/** How long a stop waits, past the claim window, for claims in flight and their runs' instants. */
+const HAND_OVER_SLACK_MS = 1000;
+
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   const { store, clock, config, logger, events } = deps;
   const plans = new Map<string, TaskPlan>();
@@ -46,6 +49,9 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   let offLost: (() => void) | undefined;
   /** The wake-up after an outage finds many slots overdue: that is the outage, not a late wake-up per task. */
   let afterOutage = false;
+  /** A cluster replica is stopping: nothing more is claimed, but what it claimed still starts (see stop). */
+  let handingOver = false;
+  const claimsPaused = (): boolean => handingOver || outage.reason() !== undefined;
 
   function track(work: Promise<unknown>, what: string): void {
     const tracked: Promise<void> = work.then(
@@ -62,7 +68,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     track,
     endWhenDrained: (plan) => ends.endWhenDrained(plan),
     rearm: () => rearm(),
-    claimsPaused: () => outage.reason() !== undefined,
+    claimsPaused,
     claimFailed,
   };
   const outage = createStoreOutage({ store, clock, logger, onRecovered: () => { afterOutage = true; arm(); } });
@@ -90,7 +96,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
    */
   function arm(): void {
     if (state !== 'running') return;
-    const paused = outage.reason() !== undefined;
+    const paused = claimsPaused();
     const claimAt = paused ? Number.POSITIVE_INFINITY : (heap.peek()?.at ?? Number.POSITIVE_INFINITY) - CLAIM_LEAD_MS;
     const at = Math.min(claimAt, ahead.peekAt() ?? Number.POSITIVE_INFINITY);
     if (timer !== undefined && armedAt === at) return;
@@ -119,7 +125,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     }
     if (slots.length > 0) dispatcher.dispatchAhead(slots, now);
     const due: DueSlots[] = [];
-    const paused = outage.reason() !== undefined;
+    const paused = claimsPaused();
     // The window is taken only once its lead time has come. A wake-up for a slot claimed ahead (one
     // per ms when slots are staggered) must not claim the one slot that just entered the window: each
     // would then cost a transaction of its own, instead of a window's slots sharing one.
@@ -212,10 +218,30 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     return starting;
   }
 
+  /**
+   * Cluster mode: a slot this replica claimed is its alone (the claim is taken), so cancelling it at a
+   * stop would miss it while the other replicas go on with the slots after it. Such slots are due
+   * within CLAIM_LEAD_MS + CLAIM_WINDOW_MS: claiming stops, and they (and those of claims in flight)
+   * are handed over at their instant as usual; the runner's grace period covers them like any other
+   * running script. A single Director's schedule stops with it, so it records them as skipped instead.
+   */
+  async function handOverClaimed(): Promise<void> {
+    handingOver = true;
+    replanning.stop();
+    for (const plan of plans.values()) runs.dropRetry(plan, 'retry dropped: Director stopped');
+    arm();
+    const deadline = clock.now() + CLAIM_LEAD_MS + CLAIM_WINDOW_MS + HAND_OVER_SLACK_MS;
+    while (clock.now() < deadline && (inflight.size > 0 || ahead.holdsClaimedRuns())) {
+      await new Promise<void>((resolve) => clock.setTimer(resolve, 10));
+    }
+  }
+
   async function stop(): Promise<void> {
     if (starting !== undefined) await starting.catch(() => undefined);
     if (state === 'stopped') return;
     stopping ??= (async () => {
+      if (deps.sharing !== undefined && state === 'running') await handOverClaimed();
+      handingOver = false;
       state = 'stopping';
       preparing.stop();
       timer?.cancel();

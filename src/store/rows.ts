@@ -99,6 +99,15 @@ export function leaseExpiredError(nowMs: number): RunError {
   };
 }
 
+/** Why a run of a replica whose database session ended (crashed, killed, cut off) was declared lost. */
+export function sessionEndedError(nowMs: number): RunError {
+  return {
+    stage: 'executor',
+    name: 'SessionEnded',
+    message: `the Director process that owned this run lost its database session (crashed, killed or cut off); declared lost at ${new Date(nowMs).toISOString()}`,
+  };
+}
+
 /** Limits for LIMIT/OFFSET: whole, non-negative; an absent limit means all rows. */
 export function pageOf(query: { readonly limit?: number; readonly offset?: number } | undefined): { limit: number | null; offset: number } {
   const whole = (n: number | undefined): number | null => (n === undefined || !Number.isFinite(n) ? null : Math.max(0, Math.trunc(n)));

@@ -51,12 +51,14 @@ export interface TaskVersion {
 }
 
 /**
- * What a task-change notification says: one task was written by another replica, or `all` — the
- * notification channel was (re)connected, notifications sent meanwhile are gone, re-read everything.
+ * What a task-change notification says: one task was written by another replica, `all` — the
+ * notification channel was (re)connected, notifications sent meanwhile are gone, re-read everything —
+ * or `replicas`: another replica stopped claiming (it is shutting down), re-read the live replicas.
  */
 export type TaskChangeNotice =
   | { readonly kind: 'task'; readonly id: string; readonly change: 'created' | 'replaced' | 'deleted' | 'ended' }
-  | { readonly kind: 'all' };
+  | { readonly kind: 'all' }
+  | { readonly kind: 'replicas' };
 
 export interface Store {
   /** Which implementation this is, for logs and /ready. */
@@ -82,7 +84,10 @@ export interface Store {
   claimSlots(claims: readonly ClaimRequest[]): Promise<RunRecord[]>;
   /** Inserts a run (manual run, retry attempt, skipped slot). Undefined when (task, slot, attempt) exists. */
   insertRun(run: NewRun): Promise<RunRecord | undefined>;
-  /** Writes how a running run ended. Undefined when the run is unknown or no longer running. */
+  /**
+   * Writes how a running run ended. Undefined when the run is unknown or no longer running (a cluster
+   * store holding a replica session: or not this replica's), e.g. declared lost meanwhile: that verdict stays.
+   */
   finishRun(runId: number, report: RunReport): Promise<RunRecord | undefined>;
   /**
    * Ends a running run without a report: lost (owner died), failed (killed at shutdown), or skipped
@@ -95,12 +100,15 @@ export interface Store {
    * process still holds; a row it lost track of must be left to expire) — and returns how many.
    */
   renewLeases(owner: string, untilMs: number, runIds?: readonly number[]): Promise<number>;
-  /** Marks running runs whose lease expired before `nowMs` as lost and returns them. */
+  /**
+   * Marks running runs as lost and returns them: those whose lease expired before `nowMs`, and (cluster
+   * stores) those whose owner's replica session has ended — the owner died, at once rather than a lease later.
+   */
   expireLeases(nowMs: number): Promise<RunRecord[]>;
 
   /** The latest slot that has a run row (any outcome), per task: where catch-up after downtime starts. */
   latestSlots(): Promise<Map<string, number>>;
-  /** Runs of a task that are still running (any owner). */
+  /** Runs of a task that are still running (any owner; a cluster store leaves out those whose owner's session ended). */
   runningRuns(taskId: string): Promise<RunRecord[]>;
   /**
    * Optional: the running runs of several tasks in one round trip, as runningRuns would give them
@@ -129,6 +137,11 @@ export interface Store {
    * one included while its own is), as the database knows them (PostgreSQL: their application_name).
    */
   liveReplicas?(): Promise<string[]>;
+  /**
+   * Cluster stores holding a replica session: why this replica may not claim or start runs right now
+   * (its database session is down), or undefined while it may.
+   */
+  sessionDownReason?(): string | undefined;
   /** Cluster stores only: every task's version, without reading or parsing documents. */
   listTaskVersions?(): Promise<TaskVersion[]>;
 

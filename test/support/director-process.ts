@@ -28,7 +28,7 @@ export async function startDirectorProcess(env: Record<string, string>, timeoutM
   child.stderr!.on('data', (chunk: Buffer) => { text += chunk.toString(); });
   const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
   const url = await new Promise<string>((resolve, reject) => {
-    // Killed when it is too slow: a child left running keeps the test file (and the whole suite) from ending.
+    // A replica that did not start in time is killed: nothing else would end it.
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`Director did not start within ${timeoutMs} ms:\n${text}`));

@@ -23,6 +23,9 @@ export async function healthRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     const paused = deps.scheduler.claimsPausedReason?.();
     const schedulerDetail = !deps.scheduler.isRunning() ? 'not claiming slots' : paused === undefined ? undefined : `not claiming slots: ${paused}`;
     checks.scheduler = { ok: schedulerDetail === undefined, ...(schedulerDetail === undefined ? {} : { detail: schedulerDetail }) };
+    // Cluster mode: without its database session a replica claims and starts nothing.
+    const sessionDown = deps.store.sessionDownReason?.();
+    if (sessionDown !== undefined) checks.session = { ok: false, detail: `not starting runs: ${sessionDown}` };
     const pool = deps.runner?.poolState();
     checks.executors = pool
       ? { ok: pool.executors > 0, detail: `${pool.executors} executors, ${pool.running}/${pool.maxRuns} runs in progress, ${pool.queued} queued` }

@@ -78,7 +78,7 @@ export class RecordingRunner implements TaskRunner {
   }
 
   poolState() {
-    return { executors: 0, running: this.held.size, queued: 0, maxRuns: Infinity };
+    return { executors: 0, running: this.held.size, executing: this.held.size, queued: 0, maxRuns: Infinity };
   }
 
   executorPids(): number[] {

@@ -77,6 +77,8 @@ export interface HarnessOptions {
   readonly file?: string;
   readonly clock?: FakeClock;
   readonly config?: Partial<SchedulerDeps['config']>;
+  /** A cluster replica's claim sharing; without it the scheduler is a single Director's. */
+  readonly sharing?: SchedulerDeps['sharing'];
 }
 
 export async function createHarness(options: HarnessOptions = {}) {
@@ -88,7 +90,9 @@ export async function createHarness(options: HarnessOptions = {}) {
   const events = new DirectorEvents();
   const runner = new RecordingRunner({ store, clock, events });
   const config = { catchUpMax: 100, leaseMs: 30_000, instanceId: 'director-a', reconcileMs: 5000, ...options.config };
-  const scheduler: Scheduler = createScheduler({ config, store, runner, events, clock, logger: createLogger('silent') });
+  const scheduler: Scheduler = createScheduler({
+    config, store, runner, events, clock, logger: createLogger('silent'), ...(options.sharing ? { sharing: options.sharing } : {}),
+  });
 
   /** Writes a task like the API does (store, then scheduler) and returns it. */
   async function put(doc: TaskDoc): Promise<Task> {

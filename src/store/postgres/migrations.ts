@@ -61,6 +61,13 @@ export const postgresMigrations: readonly Migration[] = [
     // handed to execution. Their difference is the queue wait, shown apart from lateness.
     sql: `ALTER TABLE runs ADD COLUMN queued_ms BIGINT;`,
   },
+  {
+    version: 3,
+    name: 'session of a run\'s owner',
+    // The key of the advisory lock its owner's replica session holds (replica-session.ts): once no session
+    // holds it, the run is lost at once. NULL (runs of replicas without a session): the lease decides.
+    sql: 'ALTER TABLE runs ADD COLUMN owner_session BIGINT',
+  },
 ];
 
 /** Schema names are interpolated into DDL and the search_path, so only plain lowercase identifiers pass. */

@@ -9,6 +9,27 @@ function notify(id: string, change: string, n: number): string {
   return `pg_notify($${n}, json_build_object('id', ${id}, 'change', ${change}, 'origin', $${n + 1}::text)::text) AS notified`;
 }
 
+/**
+ * Keys of the replica sessions alive right now (replica-session.ts): exclusive bigint advisory locks
+ * (objsubid 1) granted in this database. pg_locks is read live, not from a snapshot, so a session that
+ * ended a moment ago is already missing. Materialised: read once per statement, not once per row.
+ */
+const LIVE_SESSIONS = `live_sessions AS MATERIALIZED (
+    SELECT (l.classid::bigint << 32) | l.objid::bigint AS key FROM pg_locks l
+    WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))`;
+
+/** Fencing: true when `$n` (this replica's session key) is NULL (no session) or its lock is held now. */
+function sessionHeld(n: number): string {
+  return `($${n}::bigint IS NULL OR EXISTS (
+    SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
+      AND l.classid = ($${n}::bigint >> 32)::oid AND l.objid = ($${n}::bigint & 4294967295)::oid
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())))`;
+}
+
+/** A running run counts as going only while its owner's session lives (or it has none: lease only). */
+const OWNER_ALIVE = '(owner_session IS NULL OR owner_session IN (SELECT key FROM live_sessions))';
+
 /** Tasks in creation order; each filter is a bound (field, value) pair, and a NULL limit means all. */
 export function listTasksSql(filters: number): string {
   // jsonb `->` takes the field name as a value, so no JSON path is built from user text; comparing
@@ -40,38 +61,53 @@ export const sql = {
     SELECT ${notify('id', "'ended'", 3)} FROM gone`,
 
   // One round trip for the whole batch. ORDER BY makes every replica insert in the same key order, so
-  // two batches that overlap wait for each other instead of deadlocking.
+  // two batches that overlap wait for each other instead of deadlocking. $6 is the claiming replica's
+  // session key: a replica whose session has ended (its runs are being declared lost) wins nothing.
   claimSlots: `
-    INSERT INTO runs (task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, lateness_ms, lease_until_ms)
-    SELECT c.task_id, c.slot_ms, 1, 'schedule', 'running', c.owner, c.now_ms, c.now_ms, c.now_ms - c.slot_ms, c.now_ms + c.lease_ms
+    INSERT INTO runs (task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, lateness_ms, lease_until_ms, owner_session)
+    SELECT c.task_id, c.slot_ms, 1, 'schedule', 'running', c.owner, c.now_ms, c.now_ms, c.now_ms - c.slot_ms, c.now_ms + c.lease_ms, $6::bigint
     FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[]) AS c(task_id, slot_ms, owner, now_ms, lease_ms)
+    WHERE ${sessionHeld(6)}
     ORDER BY c.task_id, c.slot_ms
     ON CONFLICT (task_id, slot_ms, attempt) DO NOTHING
     RETURNING ${RUN_COLUMNS}`,
+  // A skipped run never runs, so it needs no live session; a running one does ($12), as a claim.
   insertRun: `
-    INSERT INTO runs (task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, finished_ms, lateness_ms, logs, lease_until_ms)
-    VALUES ($1, $2::bigint, $3, $4, $5, $6, $7, $8::bigint, $9::bigint, $8::bigint - $2::bigint, $10, $11::bigint)
+    INSERT INTO runs (task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, finished_ms, lateness_ms, logs, lease_until_ms, owner_session)
+    SELECT $1, $2::bigint, $3, $4, $5, $6, $7, $8::bigint, $9::bigint, $8::bigint - $2::bigint, $10, $11::bigint, $12::bigint
+    WHERE $5 = 'skipped' OR ${sessionHeld(12)}
     ON CONFLICT (task_id, slot_ms, attempt) DO NOTHING
     RETURNING ${RUN_COLUMNS}`,
+  // Fencing ($10, this replica's name when it holds a session): an outcome is written only while the
+  // run is still running and ours; a run another replica declared lost keeps that verdict.
   finishRun: `
     UPDATE runs SET status = $2, result = $3, error = $4, logs = $5, started_ms = $6, finished_ms = $7,
       duration_ms = $7::bigint - $6::bigint, lateness_ms = $6::bigint - slot_ms,
-      script_url = $8, script_sha256 = $9, queued_ms = $10, lease_until_ms = NULL
-    WHERE id = $1 AND status = 'running'
+      script_url = $8, script_sha256 = $9, queued_ms = $11, lease_until_ms = NULL
+    WHERE id = $1 AND status = 'running' AND ($10::text IS NULL OR owner = $10::text)
     RETURNING ${RUN_COLUMNS}`,
   abandonRun: `
     UPDATE runs SET status = $2, error = $3, finished_ms = $4, duration_ms = $4::bigint - started_ms, lease_until_ms = NULL
-    WHERE id = $1 AND status = 'running'
+    WHERE id = $1 AND status = 'running' AND ($5::text IS NULL OR owner = $5::text)
     RETURNING ${RUN_COLUMNS}`,
   renewLeases: `UPDATE runs SET lease_until_ms = $2 WHERE status = 'running' AND owner = $1 AND ($3::bigint[] IS NULL OR id = ANY($3::bigint[]))`,
+  // Lost: the lease ran out ($2 says so), or the owner's session has ended ($3) — a dead replica's runs
+  // are found within one sweep of its death instead of one lease. One conditional update: two replicas
+  // sweeping together report each run once.
   expireLeases: `
-    UPDATE runs SET status = 'lost', error = $2, finished_ms = $1, duration_ms = $1::bigint - started_ms, lease_until_ms = NULL
-    WHERE status = 'running' AND lease_until_ms < $1
+    WITH ${LIVE_SESSIONS}
+    UPDATE runs SET status = 'lost', error = CASE WHEN lease_until_ms < $1 THEN $2 ELSE $3 END,
+      finished_ms = $1, duration_ms = $1::bigint - started_ms, lease_until_ms = NULL
+    WHERE status = 'running' AND (lease_until_ms < $1 OR NOT ${OWNER_ALIVE})
     RETURNING ${RUN_COLUMNS}`,
 
   latestSlots: 'SELECT task_id, max(slot_ms) AS slot_ms FROM runs WHERE slot_ms IS NOT NULL GROUP BY task_id',
-  runningRuns: `SELECT ${RUN_COLUMNS} FROM runs WHERE task_id = $1 AND status = 'running' ORDER BY id`,
-  runningRunsOf: `SELECT ${RUN_COLUMNS} FROM runs WHERE task_id = ANY($1::text[]) AND status = 'running' ORDER BY id`,
+  // A run whose owner's session has ended is not going any more, even before a sweep records it lost:
+  // the overlap check of the next slot must not wait for that sweep.
+  runningRuns: `WITH ${LIVE_SESSIONS}
+    SELECT ${RUN_COLUMNS} FROM runs WHERE task_id = $1 AND status = 'running' AND ${OWNER_ALIVE} ORDER BY id`,
+  runningRunsOf: `WITH ${LIVE_SESSIONS}
+    SELECT ${RUN_COLUMNS} FROM runs WHERE task_id = ANY($1::text[]) AND status = 'running' AND ${OWNER_ALIVE} ORDER BY id`,
   // Ranks count finished runs only: a running run is never dropped and does not push a finished one out.
   trimRuns: `
     DELETE FROM runs WHERE status <> 'running' AND (
@@ -84,13 +120,16 @@ export const sql = {
   // clock_timestamp(), not now(): now() is the start of the transaction, not the moment of the answer.
   now: 'SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now_ms',
   // Replicas hold a shared advisory lock on their change-watch connection while it is up: the holders'
-  // application_names are the live replicas, and a dead replica's entry ends with its connection.
+  // application_names are the replicas that claim, and a dead replica's entry ends with its connection.
+  // A replica stopping gracefully closes it first (its running runs stay alive on its session).
   liveReplicas: `
     SELECT DISTINCT a.application_name AS name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
     WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
       AND l.classid = $1::int::oid AND l.objid = $2::int::oid
       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
     ORDER BY 1`,
+
+  replicaLeft: `SELECT pg_notify($1, json_build_object('replicas', 'left', 'origin', $2::text)::text) AS notified`,
 
   getRun: `SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1`,
   listRuns: `SELECT ${RUN_COLUMNS} FROM runs WHERE task_id = $1 ORDER BY id DESC LIMIT $2::bigint OFFSET $3::bigint`,

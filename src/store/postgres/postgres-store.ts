@@ -5,10 +5,11 @@ import type { Logger } from '../../lib/logger.js';
 import { redactUrl } from '../../lib/logger.js';
 import type { RunError, RunRecord, RunReport, RunStats } from '../../domain/run.js';
 import { toTaskRow, type Task } from '../../domain/task.js';
-import { leaseExpiredError, pageOf, runFromRow, runStatsFrom, taskFromRow, type RunRow, type TaskDbRow } from '../rows.js';
+import { leaseExpiredError, pageOf, sessionEndedError, runFromRow, runStatsFrom, taskFromRow, type RunRow, type TaskDbRow } from '../rows.js';
 import type { ClaimRequest, ListRunsQuery, ListTasksQuery, NewRun, PutTaskResult, Store, TaskChangeNotice, TaskVersion } from '../store.js';
 import { migratePostgres, SCHEMA_NAME } from './migrations.js';
 import { listTasksSql, sql } from './postgres-queries.js';
+import { openReplicaSession, type ReplicaSession } from './replica-session.js';
 import { watchTaskChanges } from './task-change-watch.js';
 
 export interface PostgresStoreOptions {
@@ -24,6 +25,13 @@ export interface PostgresStoreOptions {
    * see and can terminate them), and the origin of its change notifications.
    */
   readonly instanceId?: string;
+  /**
+   * Hold a replica session (replica-session.ts) while the store is open: what a Director replica does.
+   * Its running runs then carry the session's key and are declared lost as soon as the session ends;
+   * it claims and starts nothing while the session is down; and it writes outcomes only for runs that
+   * are still running and its own (fencing). Without it (tests, tools) runs rely on leases alone.
+   */
+  readonly replicaSession?: boolean;
   readonly logger?: Pick<Logger, 'info' | 'warn'>;
 }
 
@@ -73,7 +81,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await pool.end().catch(() => undefined);
     throw error;
   }
-  return new PostgresStore(pool, cluster);
+  const session = options.replicaSession === true
+    ? await openReplicaSession({ newClient: () => new pg.Client(connectionConfig(cluster)), ...(options.logger ? { logger: options.logger } : {}) })
+    : undefined;
+  return new PostgresStore(pool, cluster, session);
 }
 
 function connectionConfig(cluster: Cluster): pg.ClientConfig {
@@ -116,7 +127,19 @@ class PostgresStore implements Store {
   constructor(
     private readonly pool: pg.Pool,
     private readonly cluster: Cluster,
+    private readonly session: ReplicaSession | undefined,
   ) {}
+
+  /** The session key new running runs carry (null without a session); undefined: the session is down. */
+  private sessionKey(): string | null | undefined {
+    if (this.session === undefined) return null;
+    return this.session.isLive() ? this.session.key : undefined;
+  }
+
+  /** The owner an outcome may only be written for (fencing), when this store speaks for a replica. */
+  private fenceOwner(): string | null {
+    return this.session === undefined ? null : this.cluster.instanceId;
+  }
 
   /** Named statements are prepared once per pooled connection, then only bound and executed. */
   private async query<R extends pg.QueryResultRow>(name: string, text: string, values: readonly unknown[]): Promise<pg.QueryResult<R>> {
@@ -156,19 +179,24 @@ class PostgresStore implements Store {
   }
 
   async claimSlots(claims: readonly ClaimRequest[]): Promise<RunRecord[]> {
-    if (claims.length === 0) return [];
+    const key = this.sessionKey();
+    // Session down: the claim would be refused anyway (and the others take these slots).
+    if (claims.length === 0 || key === undefined) return [];
     const { rows } = await this.query<RunRow>('claimSlots', sql.claimSlots, [
       claims.map((c) => c.taskId),
       claims.map((c) => c.slot),
       claims.map((c) => c.owner),
       claims.map((c) => c.nowMs),
       claims.map((c) => c.leaseMs),
+      key,
     ]);
     return rows.map(runFromRow).sort((a, b) => a.id - b.id);
   }
 
   async insertRun(run: NewRun): Promise<RunRecord | undefined> {
     const skipped = run.skipped !== undefined;
+    const key = this.sessionKey();
+    if (!skipped && key === undefined) return undefined;
     const { rows } = await this.query<RunRow>('insertRun', sql.insertRun, [
       run.taskId,
       run.slot,
@@ -182,6 +210,7 @@ class PostgresStore implements Store {
       skipped ? run.nowMs : null,
       run.skipped?.reason ?? null,
       skipped ? null : run.nowMs + run.leaseMs,
+      skipped ? null : key,
     ]);
     return rows[0] === undefined ? undefined : runFromRow(rows[0]);
   }
@@ -197,13 +226,14 @@ class PostgresStore implements Store {
       report.finishedMs,
       report.scriptUrl,
       report.scriptSha256,
+      this.fenceOwner(),
       report.queuedMs,
     ]);
     return rows[0] === undefined ? undefined : runFromRow(rows[0]);
   }
 
   async abandonRun(runId: number, outcome: Parameters<Store['abandonRun']>[1], error: RunError, nowMs: number): Promise<RunRecord | undefined> {
-    const { rows } = await this.query<RunRow>('abandonRun', sql.abandonRun, [runId, outcome, JSON.stringify(error), nowMs]);
+    const { rows } = await this.query<RunRow>('abandonRun', sql.abandonRun, [runId, outcome, JSON.stringify(error), nowMs, this.fenceOwner()]);
     return rows[0] === undefined ? undefined : runFromRow(rows[0]);
   }
 
@@ -213,7 +243,7 @@ class PostgresStore implements Store {
   }
 
   async expireLeases(nowMs: number): Promise<RunRecord[]> {
-    const { rows } = await this.query<RunRow>('expireLeases', sql.expireLeases, [nowMs, JSON.stringify(leaseExpiredError(nowMs))]);
+    const { rows } = await this.query<RunRow>('expireLeases', sql.expireLeases, [nowMs, JSON.stringify(leaseExpiredError(nowMs)), JSON.stringify(sessionEndedError(nowMs))]);
     return rows.map(runFromRow).sort((a, b) => a.id - b.id);
   }
 
@@ -260,9 +290,9 @@ class PostgresStore implements Store {
     return rows[0]?.now_ms ?? Number.NaN;
   }
 
-  watchTaskChanges(listener: (notice: TaskChangeNotice) => void): Promise<() => Promise<void>> {
+  async watchTaskChanges(listener: (notice: TaskChangeNotice) => void): Promise<() => Promise<void>> {
     const { channel, instanceId, replicaLock, logger } = this.cluster;
-    return watchTaskChanges({
+    const unwatch = await watchTaskChanges({
       newClient: () => new pg.Client(connectionConfig(this.cluster)),
       channel,
       origin: instanceId,
@@ -270,6 +300,18 @@ class PostgresStore implements Store {
       listener,
       ...(logger === undefined ? {} : { logger }),
     });
+    return async () => {
+      await unwatch();
+      // Its watch lock is gone now: the others re-read the replicas at once and claim its tasks' next
+      // slots ahead, instead of yielding to it until their next periodic read.
+      await this.query('replicaLeft', sql.replicaLeft, [channel, instanceId]).catch((error: unknown) => {
+        logger?.warn({ err: error }, 'telling the other replicas that this one stops claiming failed; they notice within a second');
+      });
+    };
+  }
+
+  sessionDownReason(): string | undefined {
+    return this.session?.downReason();
   }
 
   async listTaskVersions(): Promise<TaskVersion[]> {
@@ -285,6 +327,8 @@ class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.ended) return;
     this.ended = true;
+    // The session last: until here this replica's runs count as alive, and its outcomes are written.
     await this.pool.end();
+    await this.session?.close();
   }
 }

@@ -23,6 +23,8 @@ interface Payload {
   readonly id?: unknown;
   readonly change?: unknown;
   readonly origin?: unknown;
+  /** Set instead of `id` when a replica stops claiming (see PostgresStore.watchTaskChanges). */
+  readonly replicas?: unknown;
 }
 
 const CHANGES = new Set(['created', 'replaced', 'deleted', 'ended']);
@@ -48,7 +50,12 @@ export async function watchTaskChanges(options: TaskChangeWatchOptions): Promise
     } catch {
       return;
     }
-    if (payload.origin === options.origin || typeof payload.id !== 'string') return;
+    if (payload.origin === options.origin) return;
+    if (payload.replicas !== undefined) {
+      listener({ kind: 'replicas' });
+      return;
+    }
+    if (typeof payload.id !== 'string') return;
     const change = typeof payload.change === 'string' && CHANGES.has(payload.change) ? payload.change : 'replaced';
     listener({ kind: 'task', id: payload.id, change: change as Extract<TaskChangeNotice, { kind: 'task' }>['change'] });
   }
@@ -97,6 +104,9 @@ export async function watchTaskChanges(options: TaskChangeWatchOptions): Promise
     if (retryTimer !== undefined) clearTimeout(retryTimer);
     const last = client;
     client = undefined;
+    // Unlocked before the connection ends, so that a replica re-reading the live replicas right after
+    // (told by the store that this one leaves) no longer finds it, whenever the server ends the backend.
+    await last?.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
     await last?.end().catch(() => undefined);
   };
 }
