@@ -134,10 +134,14 @@ export const EXECUTOR_NICENESS = 10;
  */
 export function lowerExecutorPriority(pid: number): boolean {
   const niceness = Math.min(19, getPriority() + EXECUTOR_NICENESS);
-  try {
-    setPriority(pid, niceness);
-  } catch {
-    return false;
+  // With `nice` in the exec chain the threads are lowered already; lowering the process again here
+  // would race with it (nice adds its step to whatever it finds) and end at 19.
+  if (NICE === undefined) {
+    try {
+      setPriority(pid, niceness);
+    } catch {
+      return false;
+    }
   }
   try {
     writeFileSync(`/proc/${pid}/autogroup`, String(niceness));

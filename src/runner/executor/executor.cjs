@@ -113,7 +113,7 @@ function run(message) {
 }
 
 function idleWorker(taskKey) {
-  for (const entry of workers.get(taskKey) ?? []) if (entry.runId === null && !entry.ended) return entry;
+  for (const entry of workers.get(taskKey) ?? []) if (entry.runId === null && !entry.ending) return entry;
   return undefined;
 }
 
@@ -152,7 +152,7 @@ function startWorker(taskKey) {
     env: { ...process.env },
     resourceLimits: { maxOldGenerationSizeMb: init.runMemoryMb, maxYoungGenerationSizeMb: Math.min(16, Math.max(1, init.runMemoryMb >> 3)), stackSizeMb: 4 },
   });
-  const entry = { taskKey, worker, runId: null, lastUsedMs: Date.now(), draining: false, drainTimer: undefined, ended: false, endReason: null, cancelled: false };
+  const entry = { taskKey, worker, runId: null, lastUsedMs: Date.now(), draining: false, drainTimer: undefined, ending: false, endReason: null, cancelled: false };
   const list = workers.get(taskKey);
   if (list === undefined) workers.set(taskKey, [entry]);
   else list.push(entry);
@@ -176,7 +176,7 @@ function evictIdle() {
   let oldest = null;
   for (const list of workers.values()) {
     for (const entry of list) {
-      if (entry.runId === null && !entry.ended && (oldest === null || entry.lastUsedMs < oldest.lastUsedMs)) oldest = entry;
+      if (entry.runId === null && !entry.ending && (oldest === null || entry.lastUsedMs < oldest.lastUsedMs)) oldest = entry;
     }
   }
   if (oldest !== null) endWorker(oldest, null);
@@ -231,13 +231,15 @@ function startDrain(entry) {
 
 /** Ends a worker; its runs still going fail with `reason` (null: an idle worker, nothing to report). */
 function endWorker(entry, reason) {
-  if (entry.ended) return;
+  if (entry.ending) return;
+  // From here on it takes no run, though it lives until terminate() is done.
+  entry.ending = true;
   if (reason !== null) entry.endReason = reason;
   void entry.worker.terminate();
 }
 
 function workerEnded(entry, code) {
-  entry.ended = true;
+  entry.ending = true;
   prepared(entry);
   clearTimeout(entry.drainTimer);
   const list = workers.get(entry.taskKey) ?? [];
