@@ -2,7 +2,7 @@
 // Every variable is declared once in `settings` below with its default and meaning; README's
 // configuration table is checked against this list by a test.
 
-import { availableParallelism, hostname } from 'node:os';
+import { availableParallelism, hostname, totalmem } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isIP, isIPv4, isIPv6 } from 'node:net';
@@ -112,8 +112,8 @@ export const settings: readonly Setting[] = [
   { variable: 'DIRECTOR_MASK_KEYS', default: 'pass|secret|token|key|auth|credential', meaning: 'Case-insensitive regular expression: in a task\'s config (and configuration) the values of keys matching it, at any depth, are shown masked ("***") to viewer tokens, as is the password of every URL in the task; operators and admins see everything. none masks URL passwords only.' },
   { variable: 'DIRECTOR_RUNS_PAGE_MAX_BYTES', default: '4194304', meaning: 'Most bytes of one page of GET /api/v1/tasks/{id}/runs: a page ends early (with nextOffset) rather than exceed it. Results and logs are left out of run lists unless asked for with ?include=result,logs.' },
   { variable: 'DIRECTOR_EXECUTORS', default: 'number of CPU cores', meaning: 'Executor processes. Each runs many scripts at once (a script waiting on I/O holds no executor); more processes only spread CPU-bound scripts over more cores.' },
-  { variable: 'DIRECTOR_EXECUTION_MEMORY_MB', default: '2048', meaning: 'Resident memory all executors together may use (workers, heaps, Buffers). Each executor is killed past its share (this / DIRECTOR_EXECUTORS); its runs are recorded lost.' },
-  { variable: 'DIRECTOR_MAX_RUNS', default: 'strict: (DIRECTOR_EXECUTION_MEMORY_MB − 64 per executor) / 8; trusted: 1000', meaning: 'Runs in progress at once (fetching or executing). Beyond it runs wait in order (queued → started). Under strict each run in progress holds its task\'s worker thread, measured at ~8 MB resident.' },
+  { variable: 'DIRECTOR_EXECUTION_MEMORY_MB', default: 'a quarter of the machine\'s memory, 1024 to 16384', meaning: 'Resident memory all executors together may use (task workers, heaps, Buffers). Each executor is killed past its share (this / DIRECTOR_EXECUTORS); its runs are recorded lost.' },
+  { variable: 'DIRECTOR_MAX_RUNS', default: 'strict: (DIRECTOR_EXECUTION_MEMORY_MB − 64 per executor) / 15; trusted: 1000', meaning: 'Runs in progress at once (fetching or executing), and under strict the task workers kept warm. Beyond it runs wait in order (queued → started). Under strict each holds a worker thread of its task: ~10 MB resident, ~15 MB once a script has loaded axios (measured).' },
   { variable: 'DIRECTOR_RUN_MEMORY_MB', default: '128', meaning: 'strict: heap cap of each task\'s worker thread; a run past it fails (MemoryLimitExceeded) and no other task\'s run is touched.' },
   { variable: 'DIRECTOR_RUN_TIMEOUT_MS', default: '300000', meaning: 'Default timeout of a scheduled run (a task\'s `timeout` overrides it).' },
   { variable: 'DIRECTOR_MANUAL_RUN_TIMEOUT_MS', default: '1800000', meaning: 'Default timeout of /run and /tasks/test (backup scripts run for minutes).' },
@@ -241,14 +241,20 @@ function instanceId(env: Env): string {
   return text;
 }
 
+/** A quarter of the machine's memory, within 1–16 GB: the executors' share beside Director and its store. */
+export function executionMemoryDefault(totalBytes: number = totalmem()): number {
+  return Math.min(16_384, Math.max(1024, Math.floor(totalBytes / 4 / 2 ** 20)));
+}
+
 /**
- * Runs in progress at once, derived from memory. Under strict each holds a worker thread: ~8 MB resident
- * measured here (Node 20–26), on top of ~64 MB per executor process. Under trusted runs share their
- * executor's heap; what a waiting run holds is small, so the bound is a round guard against runaway bursts.
+ * Runs in progress at once, derived from memory. Under strict each holds a worker thread: ~10 MB resident,
+ * ~15 MB once the script loaded axios (measured on Node 20), on top of ~64 MB per executor process. Under
+ * trusted runs share their executor's heap; what a waiting run holds is small, so the bound is a round
+ * guard against runaway bursts.
  */
 export function maxRunsDefault(policy: ScriptPolicy, executionMemoryMb: number, executors: number): number {
   if (policy === 'trusted') return 1000;
-  return Math.max(1, Math.floor((executionMemoryMb - 64 * executors) / 8));
+  return Math.max(1, Math.floor((executionMemoryMb - 64 * executors) / 15));
 }
 
 function scriptNetwork(env: Env): 'allow' | 'deny' {
@@ -333,7 +339,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const modulesDir = read(env, 'DIRECTOR_SCRIPT_MODULES_DIR');
   const executors = integer(env, 'DIRECTOR_EXECUTORS', availableParallelism(), 1, 256);
-  const executionMemoryMb = integer(env, 'DIRECTOR_EXECUTION_MEMORY_MB', 2048, 64);
+  const executionMemoryMb = integer(env, 'DIRECTOR_EXECUTION_MEMORY_MB', executionMemoryDefault(), 64);
   const tasksDir = read(env, 'DIRECTOR_TASKS_DIR');
   const config: Config = {
     port: integer(env, 'PORT', 5800, 0, 65535),

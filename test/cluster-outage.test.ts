@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { startFetchRecorder, type FetchRecorder } from '../bench/support/fetch-recorder.js';
-import { createClusterDatabase, onServer, scheduledRuns, slotsBetween, terminateSessions, type ClusterDatabase } from './support/cluster-db.js';
+import { createClusterDatabase, onServer, scheduledRuns, slotsBetween, terminateSessions, type ClusterDatabase, CLUSTER_TEST_POLICY } from './support/cluster-db.js';
 import { startDirectorProcess, type DirectorProcess } from './support/director-process.js';
 import { eventually, within } from './support/wait.js';
 
@@ -42,7 +42,7 @@ describe('a replica that loses its database connection', () => {
   });
 
   it('stops claiming, reports it, recovers, and no slot is lost or run twice', async () => {
-    const common = { DIRECTOR_ASSETS_URL: assets.url, DIRECTOR_LEASE_MS: String(LEASE_MS), DIRECTOR_EXECUTORS: '1', DIRECTOR_SHUTDOWN_GRACE_MS: '2000' };
+    const common = { DIRECTOR_SCRIPT_POLICY: CLUSTER_TEST_POLICY, DIRECTOR_ASSETS_URL: assets.url, DIRECTOR_LEASE_MS: String(LEASE_MS), DIRECTOR_EXECUTORS: '1', DIRECTOR_SHUTDOWN_GRACE_MS: '2000' };
     const steady = await startDirectorProcess({ ...common, DIRECTOR_DATABASE_URL: db.url, DIRECTOR_INSTANCE_ID: ids.steady }, 30_000);
     replicas.push(steady);
     await db.query(`GRANT CREATE, USAGE ON SCHEMA public TO ${role}; GRANT ALL ON ALL TABLES IN SCHEMA public TO ${role}; GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ${role}`);

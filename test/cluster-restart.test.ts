@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { startFetchRecorder, type FetchRecorder } from '../bench/support/fetch-recorder.js';
-import { createClusterDatabase, scheduledRuns, type ClusterDatabase } from './support/cluster-db.js';
+import { createClusterDatabase, scheduledRuns, type ClusterDatabase, CLUSTER_TEST_POLICY } from './support/cluster-db.js';
 import { startDirectorProcess, type DirectorProcess } from './support/director-process.js';
 import { within } from './support/wait.js';
 
@@ -31,7 +31,7 @@ describe('two replicas starting after a cluster-wide outage', () => {
   });
 
   const start = async (name: string) => {
-    const replica = await startDirectorProcess({ DIRECTOR_DATABASE_URL: db.url, DIRECTOR_INSTANCE_ID: `${name}-${suffix}`, DIRECTOR_ASSETS_URL: assets.url, DIRECTOR_EXECUTORS: '1' }, 30_000);
+    const replica = await startDirectorProcess({ DIRECTOR_DATABASE_URL: db.url, DIRECTOR_INSTANCE_ID: `${name}-${suffix}`, DIRECTOR_ASSETS_URL: assets.url, DIRECTOR_EXECUTORS: '1', DIRECTOR_SCRIPT_POLICY: CLUSTER_TEST_POLICY }, 30_000);
     started.push(replica);
     return replica;
   };

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { startFetchRecorder, type FetchRecorder } from '../bench/support/fetch-recorder.js';
 import { auditSlots, createLoadTasks, LOAD_SCRIPT, loadTasks, slotRows } from './support/cluster-load.js';
-import { createClusterDatabase, type ClusterDatabase } from './support/cluster-db.js';
+import { createClusterDatabase, type ClusterDatabase, CLUSTER_TEST_POLICY } from './support/cluster-db.js';
 import { startDirectorProcess, type DirectorProcess } from './support/director-process.js';
 import { within } from './support/wait.js';
 
@@ -42,7 +42,7 @@ describe('a rolling restart of a cluster under load', () => {
   async function startReplica(): Promise<{ id: string; process: DirectorProcess }> {
     const id = `roll-${started++}-${suffix}`;
     const process = await startDirectorProcess({
-      DIRECTOR_DATABASE_URL: db.url, DIRECTOR_INSTANCE_ID: id, DIRECTOR_ASSETS_URL: assets.url,
+      DIRECTOR_DATABASE_URL: db.url, DIRECTOR_INSTANCE_ID: id, DIRECTOR_ASSETS_URL: assets.url, DIRECTOR_SCRIPT_POLICY: CLUSTER_TEST_POLICY,
       DIRECTOR_EXECUTORS: '6', DIRECTOR_SHUTDOWN_GRACE_MS: '5000',
     }, 60_000);
     everyReplica.push(process);

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { startFetchRecorder, type FetchRecorder } from '../bench/support/fetch-recorder.js';
-import { createClusterDatabase, scheduledRuns, slotsBetween, type ClusterDatabase, type RunRow } from './support/cluster-db.js';
+import { createClusterDatabase, scheduledRuns, slotsBetween, type ClusterDatabase, type RunRow, CLUSTER_TEST_POLICY } from './support/cluster-db.js';
 import { startDirectorProcess, type DirectorProcess } from './support/director-process.js';
 import { within } from './support/wait.js';
 
@@ -81,7 +81,7 @@ describe('a cluster of three Director processes', () => {
 
   it('re-plans a task written on one replica on another within a fraction of a second', async () => {
     const env = (k: number) => ({
-      DIRECTOR_DATABASE_URL: db.url, DIRECTOR_INSTANCE_ID: ids[k] as string, DIRECTOR_ASSETS_URL: assets.url,
+      DIRECTOR_DATABASE_URL: db.url, DIRECTOR_INSTANCE_ID: ids[k] as string, DIRECTOR_ASSETS_URL: assets.url, DIRECTOR_SCRIPT_POLICY: CLUSTER_TEST_POLICY,
       DIRECTOR_LEASE_MS: String(LEASE_MS), DIRECTOR_EXECUTORS: '2', DIRECTOR_SHUTDOWN_GRACE_MS: '2000',
     });
     replicas.push(...await Promise.all([0, 1, 2].map((k) => startDirectorProcess(env(k), 30_000))));

@@ -105,11 +105,12 @@ function run(message) {
     return;
   }
   const entry = idleWorker(message.taskKey) ?? startWorker(message.taskKey);
+  promote(entry);
   entry.runId = message.runId;
   entry.draining = false;
   clearTimeout(entry.drainTimer);
   workerOfRun.set(message.runId, entry);
-  entry.worker.postMessage({ type: 'run', runId: message.runId, source: message.source, filename: message.filename, config: message.config, context: message.context });
+  toWorker(entry, { type: 'run', runId: message.runId, source: message.source, filename: message.filename, config: message.config, context: message.context });
 }
 
 function idleWorker(taskKey) {
@@ -118,53 +119,76 @@ function idleWorker(taskKey) {
 }
 
 /**
- * strict `prepare`: the task gets an idle worker ahead of its slot, unless it has one. Prepared workers
- * start one at a time: a burst of hundreds of tasks planned at once would otherwise take every core
- * for seconds, while runs (which start their workers at once) and Director need them.
+ * Workers start a few at a time. A worker costs tens of ms of CPU to start; started all at once, a burst
+ * of hundreds would share the cores until every one of them is ready, so no run would begin for
+ * seconds. In turn, the first ones are ready at once. Runs waiting for a worker go before prepared ones.
  */
-const toPrepare = new Set();
-let preparing = null;
+const MAX_STARTING = 2;
+let starting = 0;
+/** Entries whose Worker is not created yet: for runs, then for `prepare`. */
+const startQueue = { runs: [], prepared: [] };
 
+/** strict `prepare`: the task gets a worker ahead of its slot, unless it has one (idle or still busy). */
 function prepare(taskKey) {
-  toPrepare.add(taskKey);
-  prepareNext();
+  if (!workers.has(taskKey)) startWorker(taskKey, 'prepared');
 }
 
-function prepareNext() {
-  while (preparing === null && toPrepare.size > 0) {
-    const taskKey = toPrepare.values().next().value;
-    toPrepare.delete(taskKey);
-    if (idleWorker(taskKey) === undefined) preparing = startWorker(taskKey);
-  }
-}
-
-function prepared(entry) {
-  if (preparing !== entry) return;
-  preparing = null;
-  prepareNext();
-}
-
-/** A worker for the task. Beyond the warm limit, the longest idle worker (of any task) makes room. */
-function startWorker(taskKey) {
+/** A worker for the task, queued to start. Beyond the warm limit, the longest idle worker makes room. */
+function startWorker(taskKey, why = 'runs') {
   if (workerCount >= init.maxWorkers) evictIdle();
-  const worker = new Worker(WORKER_FILE, {
-    workerData: publicInit(),
-    env: { ...process.env },
-    resourceLimits: { maxOldGenerationSizeMb: init.runMemoryMb, maxYoungGenerationSizeMb: Math.min(16, Math.max(1, init.runMemoryMb >> 3)), stackSizeMb: 4 },
-  });
-  const entry = { taskKey, worker, runId: null, lastUsedMs: Date.now(), draining: false, drainTimer: undefined, ending: false, endReason: null, cancelled: false };
+  const entry = { taskKey, worker: null, inbox: [], started: false, runId: null, lastUsedMs: Date.now(), draining: false, drainTimer: undefined, ending: false, endReason: null, cancelled: false };
   const list = workers.get(taskKey);
   if (list === undefined) workers.set(taskKey, [entry]);
   else list.push(entry);
   workerCount += 1;
-  worker.on('message', (message) => fromWorker(entry, message));
-  worker.on('error', (error) => {
-    entry.endReason = error && error.code === 'ERR_WORKER_OUT_OF_MEMORY'
-      ? { name: 'MemoryLimitExceeded', message: `the script ran out of memory (heap limit ${init.runMemoryMb} MB, DIRECTOR_RUN_MEMORY_MB); its worker was ended` }
-      : { name: 'WorkerError', message: `the task's worker failed: ${String(error && error.message)}` };
-  });
-  worker.on('exit', (code) => workerEnded(entry, code));
+  startQueue[why].push(entry);
+  startNext();
   return entry;
+}
+
+/** A prepared worker not started yet that a run now waits for starts with the runs' workers. */
+function promote(entry) {
+  const at = entry.worker === null ? startQueue.prepared.indexOf(entry) : -1;
+  if (at < 0) return;
+  startQueue.prepared.splice(at, 1);
+  startQueue.runs.push(entry);
+}
+
+/** Sends to a worker, or keeps the message until its Worker exists. */
+function toWorker(entry, message) {
+  if (entry.worker === null) entry.inbox.push(message);
+  else entry.worker.postMessage(message);
+}
+
+function startNext() {
+  while (starting < MAX_STARTING) {
+    // A run's worker jumps the queue: it may be a prepared one whose task's slot has come.
+    const entry = startQueue.runs.shift() ?? startQueue.prepared.shift();
+    if (entry === undefined) return;
+    if (entry.ending) continue;
+    starting += 1;
+    entry.worker = new Worker(WORKER_FILE, {
+      workerData: publicInit(),
+      env: { ...process.env },
+      resourceLimits: { maxOldGenerationSizeMb: init.runMemoryMb, maxYoungGenerationSizeMb: Math.min(16, Math.max(1, init.runMemoryMb >> 3)), stackSizeMb: 4 },
+    });
+    for (const message of entry.inbox.splice(0)) entry.worker.postMessage(message);
+    entry.worker.on('message', (message) => fromWorker(entry, message));
+    entry.worker.on('error', (error) => {
+      entry.endReason = error && error.code === 'ERR_WORKER_OUT_OF_MEMORY'
+        ? { name: 'MemoryLimitExceeded', message: `the script ran out of memory (heap limit ${init.runMemoryMb} MB, DIRECTOR_RUN_MEMORY_MB); its worker was ended` }
+        : { name: 'WorkerError', message: `the task's worker failed: ${String(error && error.message)}` };
+    });
+    entry.worker.on('exit', (code) => workerEnded(entry, code));
+  }
+}
+
+/** The worker is ready (or gone): another may start. */
+function startDone(entry) {
+  if (entry.worker === null || entry.started) return;
+  entry.started = true;
+  starting -= 1;
+  startNext();
 }
 
 function publicInit() {
@@ -190,7 +214,7 @@ const FROM_WORKER = new Set(['entered', 'log', 'done', 'failed', 'late']);
  */
 function fromWorker(entry, message) {
   if (message === null || typeof message !== 'object') return endWorker(entry, protocolError('a message that is not an object'));
-  if (message.type === 'ready') return prepared(entry);
+  if (message.type === 'ready') return startDone(entry);
   if (message.type === 'drained') {
     if (entry.runId === null && entry.draining) {
       entry.draining = false;
@@ -221,7 +245,7 @@ function startDrain(entry) {
   entry.draining = true;
   entry.lastUsedMs = Date.now();
   const deadlineMs = Date.now() + init.drainMs;
-  entry.worker.postMessage({ type: 'drain', deadlineMs });
+  toWorker(entry, { type: 'drain', deadlineMs });
   clearTimeout(entry.drainTimer);
   entry.drainTimer = setTimeout(() => {
     if (entry.draining && entry.runId === null) endWorker(entry, null);
@@ -235,12 +259,14 @@ function endWorker(entry, reason) {
   // From here on it takes no run, though it lives until terminate() is done.
   entry.ending = true;
   if (reason !== null) entry.endReason = reason;
-  void entry.worker.terminate();
+  // Not started yet: there is no thread to end, only its place in the start queue (skipped when reached).
+  if (entry.worker === null) workerEnded(entry, null);
+  else void entry.worker.terminate();
 }
 
 function workerEnded(entry, code) {
   entry.ending = true;
-  prepared(entry);
+  startDone(entry);
   clearTimeout(entry.drainTimer);
   const list = workers.get(entry.taskKey) ?? [];
   const at = list.indexOf(entry);
@@ -254,7 +280,7 @@ function workerEnded(entry, code) {
   if (runId === null) return;
   workerOfRun.delete(runId);
   if (entry.cancelled) return; // Director recorded it when it cancelled it
-  const why = entry.endReason ?? { name: 'WorkerExited', message: `the script ended its worker (exit code ${code})` };
+  const why = entry.endReason ?? { name: 'WorkerExited', message: code === null ? 'the run\'s worker was ended before it started' : `the script ended its worker (exit code ${code})` };
   send({ type: 'failed', runId, error: { stage: 'executor', ...why } }, Buffer.alloc(0));
 }
 
@@ -276,7 +302,8 @@ function abort(runId, reason) {
     runs.get(runId)?.abort.abort(new Error(reason));
     return;
   }
-  workerOfRun.get(runId)?.worker.postMessage({ type: 'abort', runId, reason });
+  const entry = workerOfRun.get(runId);
+  if (entry !== undefined) toWorker(entry, { type: 'abort', runId, reason });
 }
 
 function forget(taskKey) {
