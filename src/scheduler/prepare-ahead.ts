@@ -6,10 +6,11 @@ import { SlotHeap } from './slot-heap.js';
 
 /**
  * How long before its slot a task's run is prepared. Long enough for a burst of a few hundred workers to
- * start on two cores; short enough that a prepared worker is still there at the slot (executors keep
- * DIRECTOR_MAX_RUNS of them, the longest idle ending first).
+ * start on two cores (~60 ms of CPU each with their warm-up run: 200 take ~6 s, more under load; 10 s
+ * left some unprepared at the slot); short enough that a prepared worker is still there at the slot
+ * (executors keep DIRECTOR_MAX_RUNS of them, the longest idle ending first).
  */
-export const PREPARE_AHEAD_MS = 10_000;
+export const PREPARE_AHEAD_MS = 30_000;
 
 export interface PrepareAheadDeps {
   readonly clock: Clock;

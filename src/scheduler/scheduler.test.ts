@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { settle } from '../lib/fake-clock.js';
+import { PREPARE_AHEAD_MS } from './prepare-ahead.js';
 import { createHarness, dispatchedAt, DAY, HOUR, MINUTE, SECOND, T0, type Harness } from './testing/scheduler-harness.js';
 
 let h: Harness;
@@ -204,7 +205,7 @@ describe('preparing runs ahead of their slots', () => {
   it('asks the runner to prepare each slot of a running task ahead of it, and nothing for a stopped one', async () => {
     await h.put({ id: 'soon', running: true, init: T0 + MINUTE, interval: MINUTE });
     await h.put({ id: 'stopped', running: false, init: T0 + MINUTE, interval: MINUTE });
-    await h.advance(MINUTE - 10 * SECOND - 1);
+    await h.advance(MINUTE - PREPARE_AHEAD_MS - 1);
     assert.deepEqual(h.runner.prepared, []);
     await h.advance(1);
     assert.deepEqual(h.runner.prepared, ['soon']);
