@@ -1,6 +1,7 @@
 // Turns recorded script fetches into per-slot lateness, missed and duplicate slots.
 
 import type { Fetch } from './fetch-recorder.js';
+import { PREFETCH_AHEAD_MS } from '../../src/scheduler/prepare-ahead.js';
 import { percentile, round } from './scenario.js';
 
 export interface BenchTask {
@@ -22,17 +23,19 @@ export interface SlotReport {
 
 /**
  * Slots in [fromMs, toMs) are expected once each. A fetch belongs to the latest slot at or before it
- * (a run later than a whole interval would therefore show as a duplicate plus a miss: honest enough).
+ * plus `aheadMs` (Director fetches a script up to PREFETCH_AHEAD_MS before its slot; a run later than a
+ * whole interval would therefore show as a duplicate plus a miss: honest enough).
  */
-export function slotReport(tasks: readonly BenchTask[], fetches: readonly Fetch[], fromMs: number, toMs: number): SlotReport {
+export function slotReport(tasks: readonly BenchTask[], fetches: readonly Fetch[], fromMs: number, toMs: number, aheadMs = PREFETCH_AHEAD_MS): SlotReport {
   const byId = new Map(tasks.map((t) => [t.id, t]));
   const seen = new Set<string>();
   const lateness: number[] = [];
   let duplicates = 0;
   for (const fetch of fetches) {
     const task = byId.get(fetch.taskId);
-    if (task === undefined || fetch.atMs < task.initMs) continue;
-    const slot = task.initMs + Math.floor((fetch.atMs - task.initMs) / task.intervalMs) * task.intervalMs;
+    if (task === undefined) continue;
+    if (fetch.atMs + aheadMs < task.initMs) continue;
+    const slot = task.initMs + Math.floor((fetch.atMs + aheadMs - task.initMs) / task.intervalMs) * task.intervalMs;
     if (slot < fromMs || slot >= toMs) continue;
     const key = `${slot}\u0000${task.id}`;
     if (seen.has(key)) {

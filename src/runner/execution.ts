@@ -41,7 +41,7 @@ export interface ExecutorPool {
   ready(): Promise<void>;
   /** Never rejects: whatever the script does becomes an Execution. */
   execute(request: ExecuteRequest): Promise<Execution>;
-  /** strict: starts the task's worker ahead of its slot. */
+  /** A run of the task is coming: strict starts its worker, trusted makes a fresh context ahead. */
   prepare(taskKey: string): void;
   /** strict: ends the task's worker once idle. */
   forget(taskKey: string): void;

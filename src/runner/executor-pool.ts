@@ -126,6 +126,12 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
     return best;
   }
 
+  let turn = 0;
+  function nextInTurn(): Executor | undefined {
+    const ready = [...executors].filter((executor) => executor.status === 'ready' && !executor.suspect);
+    return ready[turn++ % Math.max(1, ready.length)];
+  }
+
   function dispatch(request: ExecuteRequest, resolve: (execution: Execution) => void): void {
     const executor = pick(request.taskKey);
     if (executor === undefined) {
@@ -291,8 +297,9 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
       return new Promise<Execution>((resolve) => dispatch(request, resolve));
     },
     prepare(taskKey) {
-      if (!strict || closing !== null) return;
-      const executor = pick(taskKey);
+      if (closing !== null) return;
+      // trusted: any executor may take the run, so the contexts made ahead for it are spread in turn.
+      const executor = strict ? pick(taskKey) : nextInTurn();
       if (executor !== undefined) send(executor, { type: 'prepare', taskKey });
     },
     forget(taskKey) {

@@ -60,7 +60,7 @@ export interface AbortMessage {
   readonly reason: string;
 }
 
-/** strict: start the task's worker now, before its slot. */
+/** A run of the task is coming: strict starts the task's worker now; trusted makes a context ahead. */
 export interface PrepareMessage {
   readonly type: 'prepare';
   readonly taskKey: string;

@@ -29,6 +29,11 @@ export interface TaskRunner {
   runTest(scriptText: string, config: unknown): Promise<RunReport>;
   /** The task's next slot is near: make ready what its run needs (its worker under strict). */
   prepare(taskId: string): void;
+  /**
+   * The task's slot at `slotMs` is a moment away (PREFETCH_AHEAD_MS): its script is fetched now, so the
+   * run starts at its instant. Only the run of that slot uses it.
+   */
+  prefetch(task: Task, slotMs: number): void;
   /** The task is gone or changed: what was kept ready for it can go. */
   forget(taskId: string): void;
   poolState(): RunnerState;

@@ -7,12 +7,14 @@ import type { Config } from '../config.js';
 import type { RunError, RunRecord, RunReport } from '../domain/run.js';
 import { taskConfig, type Task } from '../domain/task.js';
 import type { Assets } from '../assets/assets.js';
+import type { FetchedScript } from '../assets/fetch-script.js';
 import type { Clock } from '../lib/clock.js';
 import type { DirectorEvents } from '../lib/events.js';
 import type { Logger } from '../lib/logger.js';
 import type { Store } from '../store/store.js';
 import { planExecutorLaunch } from './executor-launch.js';
 import { createExecutorPool, type Execution } from './executor-pool.js';
+import { createPrefetchedScripts } from './prefetched-scripts.js';
 import { createRunLimit } from './run-limit.js';
 import type { RunContext } from './protocol.js';
 import type { TaskRunner } from './runner.js';
@@ -62,6 +64,7 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
     now: () => clock.now(),
   });
   const limit = createRunLimit(config.maxRuns);
+  const prefetched = createPrefetchedScripts({ fetchScript: (script) => assets.fetchScript(script), now: () => clock.now() });
 
   let closing: Promise<void> | null = null;
   let testRuns = 0;
@@ -100,7 +103,7 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
       if (!attempt.stillWanted()) return { notWanted: 'not started: its task was stopped, deleted or replaced while the run waited' };
       let fetched;
       try {
-        fetched = await assets.fetchScript(attempt.script);
+        fetched = await fetchFor(attempt);
       } catch (error) {
         const details = (error as { details?: { url?: unknown } }).details;
         const scriptUrl = typeof details?.url === 'string' ? details.url : null;
@@ -118,6 +121,13 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
     } finally {
       release();
     }
+  }
+
+  /** A scheduled run uses the script fetched ahead for its slot; a prefetch that failed is tried again. */
+  function fetchFor(attempt: Attempt): Promise<FetchedScript> {
+    const { taskId, slot, trigger } = attempt.context;
+    const ahead = trigger === 'schedule' && taskId !== null && slot !== null ? prefetched.take(taskId, slot, attempt.script) : undefined;
+    return ahead === undefined ? assets.fetchScript(attempt.script) : ahead.catch(() => assets.fetchScript(attempt.script));
   }
 
   async function record(task: Task, run: RunRecord, timeoutMs: number, stillWanted: () => boolean): Promise<RunRecord> {
@@ -209,8 +219,12 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
       prepared.add(taskId);
       pool.prepare(taskId);
     },
+    prefetch(task, slotMs) {
+      if (closing === null) prefetched.fetch(task, slotMs);
+    },
     forget(taskId) {
       prepared.delete(taskId);
+      prefetched.drop(taskId);
       pool.forget(taskId);
     },
     poolState() {

@@ -12,10 +12,18 @@ import { SlotHeap } from './slot-heap.js';
  */
 export const PREPARE_AHEAD_MS = 30_000;
 
+/**
+ * How long before its slot a task's script is fetched (the runner keeps it for that slot's run). It is
+ * also how old a version of the script a run may start with: a change to a script in the assets manager
+ * reaches the runs whose slot is more than this far away. Long enough to fetch a burst of a thousand
+ * scripts over loopback; the runner discards what is not used within a few times this.
+ */
+export const PREFETCH_AHEAD_MS = 1000;
+
 export interface PrepareAheadDeps {
   readonly clock: Clock;
-  /** Makes ready what the task's run needs; asked once per planned slot. */
-  readonly prepare: (taskId: string) => void;
+  /** Makes ready what the task's run at `slotMs` needs; asked once per planned slot. */
+  readonly prepare: (taskId: string, slotMs: number) => void;
   readonly leadMs?: number;
 }
 
@@ -38,7 +46,7 @@ export function createPrepareAhead(deps: PrepareAheadDeps): PrepareAhead {
   function fire(): void {
     timer = undefined;
     armedAt = undefined;
-    for (const entry of due.popDue(clock.now())) prepare(entry.taskId);
+    for (const entry of due.popDue(clock.now())) prepare(entry.taskId, entry.at + leadMs);
     arm();
   }
 
@@ -56,7 +64,7 @@ export function createPrepareAhead(deps: PrepareAheadDeps): PrepareAhead {
       const at = slotMs - leadMs;
       if (at <= clock.now()) {
         due.delete(taskId);
-        prepare(taskId);
+        prepare(taskId, slotMs);
       } else {
         due.set({ taskId, at, kind: 'slot' });
       }

@@ -12,7 +12,7 @@ import type { TaskPlan } from './task-plan.js';
 export interface SchedulerDeps {
   readonly config: Pick<Config, 'catchUpMax' | 'leaseMs' | 'instanceId' | 'reconcileMs'>;
   readonly store: Store;
-  readonly runner: Pick<TaskRunner, 'runClaimed' | 'prepare' | 'forget'>;
+  readonly runner: Pick<TaskRunner, 'runClaimed' | 'prepare' | 'prefetch' | 'forget'>;
   readonly events: DirectorEvents;
   readonly clock: Clock;
   readonly logger: Logger;

@@ -11,7 +11,7 @@ import { createRunLifecycle } from './run-lifecycle.js';
 import { CLAIM_LEAD_MS, CLAIM_WINDOW_MS, type Scheduler, type SchedulerContext, type SchedulerDeps, type TaskScheduleStats } from './scheduler-context.js';
 import { createSkipRecorder } from './skip-recorder.js';
 import { SlotHeap } from './slot-heap.js';
-import { createPrepareAhead } from './prepare-ahead.js';
+import { createPrepareAhead, PREFETCH_AHEAD_MS } from './prepare-ahead.js';
 import { createReplanning } from './replanning.js';
 import { planStartUp } from './start-up.js';
 import { createStoreOutage, requeueFailedClaims } from './store-outage.js';
@@ -29,13 +29,27 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const plans = new Map<string, TaskPlan>();
   // Each planned slot is prepared ahead (its task's worker started), where this replica will likely run it.
   const preparing = createPrepareAhead({ clock, prepare: (id) => deps.runner.prepare(id) });
+  // …and its script is fetched a moment before it, while the task is still planned for that slot.
+  const prefetching = createPrepareAhead({
+    clock,
+    leadMs: PREFETCH_AHEAD_MS,
+    prepare: (id, slotMs) => {
+      const plan = plans.get(id);
+      if (plan !== undefined && state === 'running') deps.runner.prefetch(plan.task, slotMs);
+    },
+  });
   const mine = (id: string): boolean => deps.sharing === undefined || deps.sharing.prefers(id);
   const heap = new SlotHeap({
     planned: (entry) => {
-      if (entry.kind === 'slot' && mine(entry.taskId)) preparing.plan(entry.taskId, entry.at);
-      else preparing.cancel(entry.taskId);
+      for (const ahead of [preparing, prefetching]) {
+        if (entry.kind === 'slot' && mine(entry.taskId)) ahead.plan(entry.taskId, entry.at);
+        else ahead.cancel(entry.taskId);
+      }
     },
-    unplanned: (id) => preparing.cancel(id),
+    unplanned: (id) => {
+      preparing.cancel(id);
+      prefetching.cancel(id);
+    },
   });
   const ahead = new AheadQueue();
   const inflight = new Set<Promise<void>>();
@@ -244,6 +258,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       handingOver = false;
       state = 'stopping';
       preparing.stop();
+      prefetching.stop();
       timer?.cancel();
       timer = undefined;
       armedAt = undefined;

@@ -15,6 +15,8 @@ const { createRealm, createRequire } = require('./sandbox.cjs');
 const { startRun, uncaught } = require('./run-script.cjs');
 
 const WORKER_FILE = path.join(__dirname, 'script-worker.cjs');
+/** trusted: contexts made ahead for expected runs, at most (~180 KB each). */
+const MAX_SPARE_CONTEXTS = 256;
 /** A worker that does not answer its drain within this much past the deadline is spinning: it is ended. */
 const DRAIN_SLACK_MS = 1000;
 
@@ -52,6 +54,7 @@ function onDirector(message, body) {
       return run({ ...message, source: body.toString('utf8') });
     case 'prepare':
       if (init.policy === 'strict') prepare(message.taskKey);
+      else init.realm.expect(Math.min(init.maxWorkers, MAX_SPARE_CONTEXTS));
       return;
     case 'cancel':
       return cancel(message.runId, message.reason);

@@ -93,6 +93,13 @@ export class RecordingRunner implements TaskRunner {
     this.prepared.push(taskId);
   }
 
+  /** Scripts the scheduler asked to fetch ahead, as `taskId@slot`, in order. */
+  readonly prefetched: string[] = [];
+
+  prefetch(task: Task, slotMs: number): void {
+    this.prefetched.push(`${task.id}@${slotMs}`);
+  }
+
   forget(taskId: string): void {
     this.forgotten.push(taskId);
   }
