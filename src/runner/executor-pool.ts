@@ -303,6 +303,11 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
       if (executor !== undefined) send(executor, { type: 'prepare', taskKey });
     },
     forget(taskKey) {
+      if (!strict) {
+        // trusted: the task's context may be kept by any executor that ran it.
+        for (const executor of executors) if (executor.status === 'ready') send(executor, { type: 'forget', taskKey });
+        return;
+      }
       const executor = affinity.get(taskKey);
       if (executor === undefined) return;
       affinity.delete(taskKey);

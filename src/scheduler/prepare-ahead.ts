@@ -13,12 +13,18 @@ import { SlotHeap } from './slot-heap.js';
 export const PREPARE_AHEAD_MS = 30_000;
 
 /**
- * How long before its slot a task's script is fetched (the runner keeps it for that slot's run). It is
- * also how old a version of the script a run may start with: a change to a script in the assets manager
- * reaches the runs whose slot is more than this far away. Long enough to fetch a burst of a thousand
- * scripts over loopback; the runner discards what is not used within a few times this.
+ * How long before its slot a task's script is fetched (the runner keeps it for that slot's run), or half
+ * the task's interval when that is shorter, so a script changed between two runs still changes the next
+ * one (COMPAT 24). It is also how old a version of the script a run may start with: a change made within
+ * this lead of a slot reaches the slot after. Long enough to fetch a burst of a thousand scripts over
+ * loopback; the runner discards what is not used within a few times this.
  */
 export const PREFETCH_AHEAD_MS = 1000;
+
+/** The prefetch lead of a task's slots. */
+export function prefetchLeadMs(intervalMs: number | null): number {
+  return intervalMs === null ? PREFETCH_AHEAD_MS : Math.min(PREFETCH_AHEAD_MS, Math.floor(intervalMs / 2));
+}
 
 export interface PrepareAheadDeps {
   readonly clock: Clock;
@@ -28,8 +34,8 @@ export interface PrepareAheadDeps {
 }
 
 export interface PrepareAhead {
-  /** The task's next slot is at `slotMs`: prepare it `leadMs` before (at once when that has passed). */
-  plan(taskId: string, slotMs: number): void;
+  /** The task's next slot is at `slotMs`: prepare it `leadMs` (or this slot's own lead) before, at once when that has passed. */
+  plan(taskId: string, slotMs: number, slotLeadMs?: number): void;
   /** The task is not planned any more. */
   cancel(taskId: string): void;
   stop(): void;
@@ -39,6 +45,8 @@ export function createPrepareAhead(deps: PrepareAheadDeps): PrepareAhead {
   const { clock, prepare } = deps;
   const leadMs = deps.leadMs ?? PREPARE_AHEAD_MS;
   const due = new SlotHeap();
+  /** The slot each due entry prepares (its lead may be the slot's own). */
+  const slotOf = new Map<string, number>();
   let timer: TimerHandle | undefined;
   let armedAt: number | undefined;
   let stopped = false;
@@ -46,7 +54,11 @@ export function createPrepareAhead(deps: PrepareAheadDeps): PrepareAhead {
   function fire(): void {
     timer = undefined;
     armedAt = undefined;
-    for (const entry of due.popDue(clock.now())) prepare(entry.taskId, entry.at + leadMs);
+    for (const entry of due.popDue(clock.now())) {
+      const slotMs = slotOf.get(entry.taskId) ?? entry.at + leadMs;
+      slotOf.delete(entry.taskId);
+      prepare(entry.taskId, slotMs);
+    }
     arm();
   }
 
@@ -59,19 +71,22 @@ export function createPrepareAhead(deps: PrepareAheadDeps): PrepareAhead {
   }
 
   return {
-    plan(taskId, slotMs) {
+    plan(taskId, slotMs, slotLeadMs = leadMs) {
       if (stopped) return;
-      const at = slotMs - leadMs;
+      const at = slotMs - slotLeadMs;
       if (at <= clock.now()) {
         due.delete(taskId);
+        slotOf.delete(taskId);
         prepare(taskId, slotMs);
       } else {
         due.set({ taskId, at, kind: 'slot' });
+        slotOf.set(taskId, slotMs);
       }
       arm();
     },
     cancel(taskId) {
       due.delete(taskId);
+      slotOf.delete(taskId);
     },
     stop() {
       stopped = true;

@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { settle } from '../lib/fake-clock.js';
-import { PREPARE_AHEAD_MS } from './prepare-ahead.js';
+import { PREPARE_AHEAD_MS, PREFETCH_AHEAD_MS } from './prepare-ahead.js';
 import { createHarness, dispatchedAt, DAY, HOUR, MINUTE, SECOND, T0, type Harness } from './testing/scheduler-harness.js';
 
 let h: Harness;
@@ -211,6 +211,20 @@ describe('preparing runs ahead of their slots', () => {
     assert.deepEqual(h.runner.prepared, ['soon']);
     await h.advance(MINUTE);
     assert.deepEqual(h.runner.prepared, ['soon', 'soon'], 'the next slot is prepared too');
+  });
+
+  it('asks the runner to fetch each slot\'s script a second ahead, for that slot, and never after a stop or delete', async () => {
+    await h.put({ id: 'soon', running: true, init: T0 + MINUTE, interval: MINUTE });
+    await h.put({ id: 'deleted', running: true, init: T0 + MINUTE, interval: MINUTE });
+    await h.put({ id: 'stopped', running: true, init: T0 + MINUTE, interval: MINUTE });
+    await h.advance(MINUTE - PREFETCH_AHEAD_MS - 1);
+    assert.deepEqual(h.runner.prefetched, []);
+    await h.remove('deleted');
+    await h.put({ id: 'stopped', running: false, init: T0 + MINUTE, interval: MINUTE });
+    await h.advance(1);
+    assert.deepEqual(h.runner.prefetched, [`soon@${T0 + MINUTE}`]);
+    await h.advance(MINUTE);
+    assert.deepEqual(h.runner.prefetched, [`soon@${T0 + MINUTE}`, `soon@${T0 + 2 * MINUTE}`]);
   });
 
   it('forgets what was prepared for a task that is deleted or replaced', async () => {

@@ -11,7 +11,7 @@ import { createRunLifecycle } from './run-lifecycle.js';
 import { CLAIM_LEAD_MS, CLAIM_WINDOW_MS, type Scheduler, type SchedulerContext, type SchedulerDeps, type TaskScheduleStats } from './scheduler-context.js';
 import { createSkipRecorder } from './skip-recorder.js';
 import { SlotHeap } from './slot-heap.js';
-import { createPrepareAhead, PREFETCH_AHEAD_MS } from './prepare-ahead.js';
+import { createPrepareAhead, PREFETCH_AHEAD_MS, prefetchLeadMs } from './prepare-ahead.js';
 import { createReplanning } from './replanning.js';
 import { planStartUp } from './start-up.js';
 import { createStoreOutage, requeueFailedClaims } from './store-outage.js';
@@ -41,9 +41,12 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const mine = (id: string): boolean => deps.sharing === undefined || deps.sharing.prefers(id);
   const heap = new SlotHeap({
     planned: (entry) => {
-      for (const ahead of [preparing, prefetching]) {
-        if (entry.kind === 'slot' && mine(entry.taskId)) ahead.plan(entry.taskId, entry.at);
-        else ahead.cancel(entry.taskId);
+      if (entry.kind === 'slot' && mine(entry.taskId)) {
+        preparing.plan(entry.taskId, entry.at);
+        prefetching.plan(entry.taskId, entry.at, prefetchLeadMs(plans.get(entry.taskId)?.task.intervalMs ?? null));
+      } else {
+        preparing.cancel(entry.taskId);
+        prefetching.cancel(entry.taskId);
       }
     },
     unplanned: (id) => {

@@ -15,8 +15,8 @@ const { createRealm, createRequire } = require('./sandbox.cjs');
 const { startRun, uncaught } = require('./run-script.cjs');
 
 const WORKER_FILE = path.join(__dirname, 'script-worker.cjs');
-/** trusted: contexts made ahead for expected runs, at most (~180 KB each). */
-const MAX_SPARE_CONTEXTS = 256;
+/** trusted: tasks' contexts kept, and contexts made ahead for announced runs, at most (~180 KB each). */
+const MAX_KEPT_CONTEXTS = 256;
 /** A worker that does not answer its drain within this much past the deadline is spinning: it is ended. */
 const DRAIN_SLACK_MS = 1000;
 
@@ -54,7 +54,7 @@ function onDirector(message, body) {
       return run({ ...message, source: body.toString('utf8') });
     case 'prepare':
       if (init.policy === 'strict') prepare(message.taskKey);
-      else init.realm.expect(Math.min(init.maxWorkers, MAX_SPARE_CONTEXTS));
+      else init.realm.expect(message.taskKey, Math.min(init.maxWorkers, MAX_KEPT_CONTEXTS));
       return;
     case 'cancel':
       return cancel(message.runId, message.reason);
@@ -71,7 +71,7 @@ function start(message) {
   init = message;
   guardProcess(init.directorPid);
   if (init.policy === 'trusted') {
-    init.realm = createRealm(init);
+    init.realm = createRealm(init, MAX_KEPT_CONTEXTS);
     init.scriptRequire = createRequire(init);
     // Warm: a first run should not pay for loading axios (tens of ms).
     if (init.packages.axios !== undefined) require(init.packages.axios);
@@ -310,6 +310,7 @@ function abort(runId, reason) {
 }
 
 function forget(taskKey) {
+  if (init.policy === 'trusted') return init.realm.forget(taskKey);
   for (const entry of [...(workers.get(taskKey) ?? [])]) if (entry.runId === null) endWorker(entry, null);
 }
 

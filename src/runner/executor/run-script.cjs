@@ -13,8 +13,8 @@ const LOG_FLUSH_MS = 250;
 const currentRun = new AsyncLocalStorage();
 
 /**
- * @param {{ realm: { compile(source: string, filename: string): Function }, scriptRequire: Function, init: any, post(message: object): void, dirname: string }} env
- * @param {{ runId: string, source: string, filename: string, config: unknown, context: object }} message
+ * @param {{ realm: { compile(source: string, filename: string, taskKey: string): Function }, scriptRequire: Function, init: any, post(message: object): void, dirname: string }} env
+ * @param {{ runId: string, taskKey: string, source: string, filename: string, config: unknown, context: object }} message
  */
 function startRun(env, message) {
   const { init, post } = env;
@@ -39,7 +39,7 @@ function startRun(env, message) {
 async function execute(env, message, run, sink) {
   let compiled;
   try {
-    compiled = env.realm.compile(message.source, message.filename);
+    compiled = env.realm.compile(message.source, message.filename, message.taskKey);
   } catch (error) {
     return report(run, { type: 'failed', error: compileError(error, message.filename) });
   }

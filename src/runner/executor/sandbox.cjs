@@ -21,16 +21,23 @@ const SHARED_GLOBALS = [
 const PARAMETERS = ['exports', 'require', 'module', '__filename', '__dirname', 'console'];
 
 /**
- * Where scripts are compiled: a vm context per run, so one run's globals are not the next one's
- * (COMPAT 25). Under strict it holds the process facade, and the worker thread around it is the
- * isolation boundary between tasks; under trusted it holds the real process.
+ * Where scripts are compiled: a vm context per task, so no task sees another's globals. Under strict it
+ * holds the process facade, and the worker thread around it is the isolation boundary between tasks;
+ * under trusted it holds the real process.
+ *
+ * A task's runs share its context while it is kept (as warm invocations of a serverless function share
+ * theirs): each run gets a fresh module, so top-level code runs every time (COMPAT 25), but a global one
+ * run leaves is seen by the task's next runs. Making a context costs about half a millisecond, more than
+ * all the rest of a trivial run; contexts for tasks not seen yet are made ahead, one per loop turn while
+ * the process is otherwise idle, as many as runs are announced (`expect`).
  */
-function createRealm(init) {
-  // A fresh context per run, so globals of one run are not seen by the next (COMPAT 25). Making one
-  // costs about half a millisecond: a burst of runs would pay it in turn at its slot, so contexts are
-  // made ahead, one per loop turn while the process is otherwise idle, as many as runs are expected.
+function createRealm(init, maxKept = 1) {
+  /** By task key, least recently used first. */
+  const kept = new Map();
   const spares = [];
-  let wanted = 1;
+  // A realm of one task (a strict worker) makes its one context when it starts: no spare is needed.
+  const baseline = maxKept > 1 ? 1 : 0;
+  let wanted = baseline;
   let filling = false;
   const fresh = () => {
     const sandbox = {};
@@ -52,17 +59,32 @@ function createRealm(init) {
       fill();
     });
   };
-  return {
-    compile(source, filename) {
-      const context = spares.pop() ?? fresh();
-      wanted = Math.max(1, wanted - 1);
+  const contextOf = (taskKey) => {
+    let context = kept.get(taskKey);
+    if (context !== undefined) {
+      kept.delete(taskKey);
+    } else {
+      context = spares.pop() ?? fresh();
+      wanted = Math.max(baseline, wanted - 1);
       fill();
-      return vm.compileFunction(source, PARAMETERS, { filename, parsingContext: context });
+      if (kept.size >= maxKept) kept.delete(kept.keys().next().value);
+    }
+    kept.set(taskKey, context);
+    return context;
+  };
+  return {
+    compile(source, filename, taskKey) {
+      return vm.compileFunction(source, PARAMETERS, { filename, parsingContext: contextOf(taskKey) });
     },
-    /** A run is expected soon (its slot is planned): one more context is made ahead, up to `max`. */
-    expect(max) {
+    /** A run of the task is announced (its slot is near): a context is made ahead unless it has one. */
+    expect(taskKey, max) {
+      if (kept.has(taskKey)) return;
       wanted = Math.min(max, wanted + 1);
       fill();
+    },
+    /** The task changed or is gone (or a test run ended): its next run starts from a fresh context. */
+    forget(taskKey) {
+      kept.delete(taskKey);
     },
   };
 }

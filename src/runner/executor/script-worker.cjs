@@ -20,7 +20,8 @@ for (const name of ['pid', 'ppid']) {
   Object.defineProperty(process, name, { value, writable: false, configurable: false, enumerable: true });
 }
 
-const realm = createRealm(init);
+// One task's realm: its runs (and the warm-up run) share the one context it keeps, whatever their key.
+const realm = createRealm(init, 1);
 const scriptRequire = createRequire(init);
 
 /**
