@@ -107,6 +107,14 @@ describe('a cluster whose replicas are killed one after another', () => {
       missed: missedBetween(audit, atMs - INTERVAL_MS, atMs + AFTER_KILL_MS),
     }));
     process.stdout.write(`# ${audit.expected} slots, ${audit.missed.length} missed, worst streak ${audit.worstStreak.slots} (${audit.worstStreak.taskId})\n`);
+    const why = new Map<string, number>();
+    for (const row of rows) {
+      if (row.status === 'succeeded' || row.slotMs < judgedFrom || row.slotMs >= stoppedAt - 2 * INTERVAL_MS) continue;
+      const key = `${row.status} ${row.errorName ?? ''}: ${(row.errorMessage ?? '').replace(/\d+/g, 'N')}`;
+      why.set(key, (why.get(key) ?? 0) + 1);
+    }
+    process.stdout.write(`# slots not succeeded, by what their rows say:\n${[...why].sort((a, b) => b[1] - a[1]).map(([k, n]) => `#   ${n}× ${k}`).join('\n')}\n`);
+    process.stdout.write(`# worst streak: ${audit.missed.filter((m) => m.startsWith(`${audit.worstStreak.taskId}@`)).join(' ')}\n`);
     for (const [k, kill] of perKill.entries()) {
       process.stdout.write(`# kill ${k + 1}: ${kill.lost} runs lost (${kill.lostBySession} by session), declared after ${kill.detectMs ?? '-'} ms, ${kill.missed} slots missed around it\n`);
     }

@@ -53,16 +53,18 @@ export interface SlotRow {
   readonly finishedMs: number | null;
   /** `name` of the run's error: SessionEnded, LeaseExpired, Skipped, … */
   readonly errorName: string | null;
+  /** The start of the error's message (why a slot was skipped). */
+  readonly errorMessage: string | null;
 }
 
 /** First attempts of scheduled slots (the tasks here have no retries). */
 export async function slotRows(db: Pick<ScratchDatabase, 'query'>): Promise<SlotRow[]> {
-  const rows = await db.query<{ task_id: string; slot_ms: string; status: string; owner: string; finished_ms: string | null; error_name: string | null }>(
-    "SELECT task_id, slot_ms, status, owner, finished_ms, error::json->>'name' AS error_name FROM runs WHERE attempt = 1 AND slot_ms IS NOT NULL",
+  const rows = await db.query<{ task_id: string; slot_ms: string; status: string; owner: string; finished_ms: string | null; error_name: string | null; error_message: string | null }>(
+    "SELECT task_id, slot_ms, status, owner, finished_ms, error::json->>'name' AS error_name, left(COALESCE(error::json->>'message', logs), 70) AS error_message FROM runs WHERE attempt = 1 AND slot_ms IS NOT NULL",
   );
   return rows.map((r) => ({
     taskId: r.task_id, slotMs: Number(r.slot_ms), status: r.status, owner: r.owner,
-    finishedMs: r.finished_ms === null ? null : Number(r.finished_ms), errorName: r.error_name,
+    finishedMs: r.finished_ms === null ? null : Number(r.finished_ms), errorName: r.error_name, errorMessage: r.error_message,
   }));
 }
 
