@@ -77,7 +77,7 @@ async function startLoad(cluster: Cluster, prefix: string): Promise<{ tasks: Loa
   cluster.replicas.push(...await Promise.all([cluster.start(), cluster.start(), cluster.start()]));
   const base = Math.ceil((Date.now() + 3000) / 1000) * 1000;
   const tasks = loadTasks({ count: TASKS, intervalMs: INTERVAL_MS, baseMs: base, slowEvery: SLOW_EVERY, prefix });
-  await createLoadTasks(cluster.replicas[0]!.director.url.href.replace(/\/$/, ''), tasks, cluster.assets.scriptUrl);
+  await createLoadTasks(cluster.replicas[0]!.director.url.href.replace(/\/$/, ''), tasks, cluster.assets);
   const fromMs = Math.max(base, Date.now()) + WARM_UP_MS;
   await sleep(fromMs - Date.now());
   return { tasks, fromMs };
@@ -108,7 +108,7 @@ async function measureKills(options: BenchOptions): Promise<BenchResult> {
     const toMs = Date.now() - 2 * INTERVAL_MS;
     await sleep(1000);
     const rows = await slotRows(cluster.db);
-    const audit = auditSlots(tasks, rows, cluster.assets.fetches, fromMs, toMs);
+    const audit = auditSlots(tasks, rows, cluster.assets.ran, fromMs, toMs);
     const perKill = kills.map(({ victim, atMs }) => ({ ...auditKill(rows, victim, atMs), missed: missedBetween(audit, atMs - INTERVAL_MS, atMs + AFTER_KILL_MS) }));
     const detect = perKill.flatMap((k) => (k.detectMs === undefined ? [] : [k.detectMs])).sort((a, b) => a - b);
     const missed = perKill.map((k) => k.missed).sort((a, b) => a - b);
@@ -146,7 +146,7 @@ async function measureRollingRestart(): Promise<BenchResult> {
     const toMs = Date.now() - 2 * INTERVAL_MS;
     await sleep(1000);
     const rows = await slotRows(cluster.db);
-    const audit = auditSlots(tasks, rows, cluster.assets.fetches, fromMs, toMs);
+    const audit = auditSlots(tasks, rows, cluster.assets.ran, fromMs, toMs);
     return {
       replicas: 3,
       tasks: TASKS,

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { startFetchRecorder, type FetchRecorder } from '../bench/support/fetch-recorder.js';
-import { auditKill, auditSlots, createLoadTasks, LOAD_SCRIPT, loadTasks, missedBetween, slotRows, type KillAudit } from './support/cluster-load.js';
+import { auditKill, auditSlots, createLoadTasks, LOAD_SCRIPT, loadTasks, missedBetween, notSucceededReasons, slotRows, type KillAudit } from './support/cluster-load.js';
 import { createClusterDatabase, type ClusterDatabase, CLUSTER_TEST_POLICY } from './support/cluster-db.js';
 import { startDirectorProcess, type DirectorProcess } from './support/director-process.js';
 import { within } from './support/wait.js';
@@ -70,7 +70,7 @@ describe('a cluster whose replicas are killed one after another', () => {
     const base = Math.ceil((Date.now() + 3000) / 1000) * 1000;
     const tasks = loadTasks({ count: TASKS, intervalMs: INTERVAL_MS, baseMs: base, slowEvery: SLOW_EVERY });
     const creating = Date.now();
-    await createLoadTasks(replicas[0]!.process.url, tasks, assets.scriptUrl);
+    await createLoadTasks(replicas[0]!.process.url, tasks, assets);
     process.stdout.write(`# replicas started in ${creating - startedAt} ms, ${TASKS} tasks created in ${Date.now() - creating} ms\n`);
     // Slots that came while this shared machine was still creating tasks are not judged.
     const judgedFrom = Math.max(base, Date.now()) + WARM_UP_MS;
@@ -101,19 +101,13 @@ describe('a cluster whose replicas are killed one after another', () => {
     for (const { process } of replicas) assert.equal(await within(process.exited, 20_000, 'a clean exit'), 0, process.output().slice(-3000));
 
     const rows = await slotRows(db);
-    const audit = auditSlots(tasks, rows, assets.fetches, judgedFrom, stoppedAt - 2 * INTERVAL_MS);
+    const audit = auditSlots(tasks, rows, assets.ran, judgedFrom, stoppedAt - 2 * INTERVAL_MS);
     const perKill: (KillAudit & { missed: number })[] = kills.map(({ victim, atMs }) => ({
       ...auditKill(rows, victim, atMs),
       missed: missedBetween(audit, atMs - INTERVAL_MS, atMs + AFTER_KILL_MS),
     }));
     process.stdout.write(`# ${audit.expected} slots, ${audit.missed.length} missed, worst streak ${audit.worstStreak.slots} (${audit.worstStreak.taskId})\n`);
-    const why = new Map<string, number>();
-    for (const row of rows) {
-      if (row.status === 'succeeded' || row.slotMs < judgedFrom || row.slotMs >= stoppedAt - 2 * INTERVAL_MS) continue;
-      const key = `${row.status} ${row.errorName ?? ''}: ${(row.errorMessage ?? '').replace(/\d+/g, 'N')}`;
-      why.set(key, (why.get(key) ?? 0) + 1);
-    }
-    process.stdout.write(`# slots not succeeded, by what their rows say:\n${[...why].sort((a, b) => b[1] - a[1]).map(([k, n]) => `#   ${n}× ${k}`).join('\n')}\n`);
+    process.stdout.write(`# slots not succeeded, by what their rows say:\n${notSucceededReasons(rows, judgedFrom, stoppedAt - 2 * INTERVAL_MS).replace(/^/gm, '#   ')}\n`);
     process.stdout.write(`# worst streak: ${audit.missed.filter((m) => m.startsWith(`${audit.worstStreak.taskId}@`)).join(' ')}\n`);
     for (const [k, kill] of perKill.entries()) {
       process.stdout.write(`# kill ${k + 1}: ${kill.lost} runs lost (${kill.lostBySession} by session), declared after ${kill.detectMs ?? '-'} ms, ${kill.missed} slots missed around it\n`);

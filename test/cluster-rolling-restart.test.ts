@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { startFetchRecorder, type FetchRecorder } from '../bench/support/fetch-recorder.js';
-import { auditSlots, createLoadTasks, LOAD_SCRIPT, loadTasks, slotRows } from './support/cluster-load.js';
+import { auditSlots, createLoadTasks, LOAD_SCRIPT, loadTasks, notSucceededReasons, slotRows } from './support/cluster-load.js';
 import { createClusterDatabase, type ClusterDatabase, CLUSTER_TEST_POLICY } from './support/cluster-db.js';
 import { startDirectorProcess, type DirectorProcess } from './support/director-process.js';
 import { within } from './support/wait.js';
@@ -55,7 +55,7 @@ describe('a rolling restart of a cluster under load', () => {
     const replicas = await Promise.all([startReplica(), startReplica(), startReplica()]);
     const base = Math.ceil((Date.now() + 3000) / 1000) * 1000;
     const tasks = loadTasks({ count: TASKS, intervalMs: INTERVAL_MS, baseMs: base, slowEvery: SLOW_EVERY, prefix: 'r' });
-    await createLoadTasks(replicas[0]!.process.url, tasks, assets.scriptUrl);
+    await createLoadTasks(replicas[0]!.process.url, tasks, assets);
     const judgedFrom = Math.max(base, Date.now()) + WARM_UP_MS;
     await sleep(judgedFrom - Date.now());
 
@@ -78,8 +78,9 @@ describe('a rolling restart of a cluster under load', () => {
     for (const { process } of replicas) assert.equal(await within(process.exited, 20_000, 'a clean exit'), 0, process.output().slice(-3000));
 
     const rows = await slotRows(db);
-    const audit = auditSlots(tasks, rows, assets.fetches, judgedFrom, stoppedAt - 2 * INTERVAL_MS);
+    const audit = auditSlots(tasks, rows, assets.ran, judgedFrom, stoppedAt - 2 * INTERVAL_MS);
     process.stdout.write(`# rolling restart: ${audit.expected} slots, ${audit.missed.length} missed, ${audit.doubled.length} doubled; stops took ${stops.map((s) => s.exitedMs).join(' / ')} ms\n`);
+    process.stdout.write(`# slots not succeeded, by what their rows say:\n${notSucceededReasons(rows, judgedFrom, stoppedAt - 2 * INTERVAL_MS).replace(/^/gm, '#   ')}\n`);
     assert.deepEqual(audit.doubled.slice(0, 10), [], 'a slot ran twice');
     assert.deepEqual(audit.missed.slice(0, 20), [], `${audit.missed.length} of ${audit.expected} slots were missed`);
     assert.equal(rows.filter((r) => r.status === 'lost').length, 0, 'a graceful stop loses no run');

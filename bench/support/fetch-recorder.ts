@@ -6,6 +6,7 @@ import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 
 export const SCRIPT_PATH = '/api/v1/public/director/bench.js';
+const RAN_PATH = '/ran';
 
 export interface Fetch {
   readonly taskId: string;
@@ -13,11 +14,40 @@ export interface Fetch {
   readonly atMs: number;
 }
 
+/**
+ * Reports that it ran to `config.ranUrl` (a recorder's `ranUrl(taskId)`), then returns its slot: each
+ * execution shows up outside Director, even one that had no run row.
+ */
+export const REPORTING_SCRIPT = `const http = require('http');
+const reportRun = (config, context) => new Promise((resolve) => http.get(config.ranUrl + '&slot=' + context.slot, (res) => { res.resume(); res.on('end', resolve); }).on('error', resolve));
+module.exports.main = async (config, context) => { await reportRun(config, context); return context.slot; };`;
+
+/** Executions per `task@slot`, from the scripts' own reports. */
+export function executionsBySlot(ran: readonly Pick<Ran, 'taskId' | 'slot'>[]): Map<string, number> {
+  const executions = new Map<string, number>();
+  for (const report of ran) executions.set(`${report.taskId}@${report.slot}`, (executions.get(`${report.taskId}@${report.slot}`) ?? 0) + 1);
+  return executions;
+}
+
+/** A script's own report that it ran (see `ranUrl`). */
+export interface Ran {
+  readonly taskId: string;
+  readonly slot: number;
+  readonly atMs: number;
+}
+
 export interface FetchRecorder {
   readonly url: string;
   /** The script URL of a task: the task id travels in the query string. */
   scriptUrl(taskId: string): string;
+  /**
+   * Where a script reports that it ran: GET it with `&slot=<slot>` appended. Fetches no longer count
+   * executions (Director fetches a scheduled run's script ahead, and drops it when another replica
+   * wins the slot): these reports do, from outside Director.
+   */
+  ranUrl(taskId: string): string;
   readonly fetches: Fetch[];
+  readonly ran: Ran[];
   close(): Promise<void>;
 }
 
@@ -35,6 +65,8 @@ function answer(status: string, type: string, body: string): Buffer {
 
 export async function startFetchRecorder(script = 'module.exports.main = () => 1;'): Promise<FetchRecorder> {
   const fetches: Fetch[] = [];
+  const ran: Ran[] = [];
+  const noted = answer('200 OK', 'text/plain', 'ok');
   const ok = answer('200 OK', 'application/javascript', script);
   const notFound = answer('404 Not Found', 'text/plain', 'Not Found');
   const sockets = new Set<Socket>();
@@ -54,6 +86,9 @@ export async function startFetchRecorder(script = 'module.exports.main = () => 1
         if (requestLine.startsWith('GET ') && url.pathname === SCRIPT_PATH) {
           fetches.push({ taskId: url.searchParams.get('task') ?? '', atMs });
           socket.write(ok);
+        } else if (requestLine.startsWith('GET ') && url.pathname === RAN_PATH) {
+          ran.push({ taskId: url.searchParams.get('task') ?? '', slot: Number(url.searchParams.get('slot')), atMs });
+          socket.write(noted);
         } else {
           socket.write(notFound);
         }
@@ -70,7 +105,9 @@ export async function startFetchRecorder(script = 'module.exports.main = () => 1
   return {
     url: base,
     scriptUrl: (taskId) => `${base}${SCRIPT_PATH}?task=${encodeURIComponent(taskId)}`,
+    ranUrl: (taskId) => `${base}${RAN_PATH}?task=${encodeURIComponent(taskId)}`,
     fetches,
+    ran,
     close: () => new Promise((resolve) => {
       for (const socket of sockets) socket.destroy();
       server.close(() => resolve());

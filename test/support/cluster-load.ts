@@ -2,13 +2,14 @@
 // hundred ms), and what the run rows say afterwards: missed slots, slots run twice, runs lost at a kill.
 // Shared by the failover tests and the cluster benchmark.
 
+import { executionsBySlot, REPORTING_SCRIPT, type FetchRecorder, type Ran } from '../../bench/support/fetch-recorder.js';
 import type { ScratchDatabase } from './scratch-database.js';
 
-/** Waits `config.waitMs` (so that runs are in flight when a replica dies), then returns its slot. */
-export const LOAD_SCRIPT = `module.exports.main = async (config, context) => {
-  if (config.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, config.waitMs));
-  return context.slot;
-};`;
+/**
+ * Reports that it ran (to the recorder, from outside Director: an execution without a run row would
+ * show there), waits `config.waitMs` (so that runs are in flight when a replica dies), returns its slot.
+ */
+export const LOAD_SCRIPT = REPORTING_SCRIPT.replace('await reportRun(config, context);', 'await reportRun(config, context); if (config.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, config.waitMs));');
 
 export interface LoadTask {
   readonly id: string;
@@ -33,12 +34,12 @@ export function loadTasks(options: { readonly count: number; readonly intervalMs
 }
 
 /** Creates the tasks through one replica's API, eight requests at a time. */
-export async function createLoadTasks(baseUrl: string, tasks: readonly LoadTask[], scriptUrl: (id: string) => string): Promise<void> {
+export async function createLoadTasks(baseUrl: string, tasks: readonly LoadTask[], recorder: Pick<FetchRecorder, 'scriptUrl' | 'ranUrl'>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: 8 }, async () => {
     while (next < tasks.length) {
       const task = tasks[next++] as LoadTask;
-      const body = { id: task.id, script: scriptUrl(task.id), running: true, init: task.initMs, interval: task.intervalMs, config: { waitMs: task.waitMs } };
+      const body = { id: task.id, script: recorder.scriptUrl(task.id), running: true, init: task.initMs, interval: task.intervalMs, config: { waitMs: task.waitMs, ranUrl: recorder.ranUrl(task.id) } };
       const response = await fetch(`${baseUrl}/api/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       if (response.status !== 200) throw new Error(`creating ${task.id}: ${response.status} ${await response.text()}`);
     }
@@ -75,28 +76,25 @@ export interface SlotAudit {
   readonly missed: readonly string[];
   /** The longest run of consecutive missed slots of one task, and which task. */
   readonly worstStreak: { readonly taskId: string; readonly slots: number };
-  /** Tasks whose script was fetched more often than their runs started: a slot ran twice. */
+  /** Slots that ran twice: two rows that are not skipped, or two reports from the script itself. */
   readonly doubled: readonly string[];
 }
 
 /**
  * Slots in [fromMs, toMs) of every task. A slot ran twice if it has two rows that are not skipped (the
- * unique claim key makes that impossible) or if its task's script was fetched more often than its runs
- * started — each run fetches once, so a second execution shows up there even without a row.
+ * unique claim key makes that impossible) or if its script reported two executions — each execution
+ * reports itself, so a second one shows up there even without a row.
  */
-export function auditSlots(tasks: readonly LoadTask[], rows: readonly SlotRow[], fetches: readonly { readonly taskId: string }[], fromMs: number, toMs: number): SlotAudit {
+export function auditSlots(tasks: readonly LoadTask[], rows: readonly SlotRow[], ran: readonly Pick<Ran, 'taskId' | 'slot'>[], fromMs: number, toMs: number): SlotAudit {
   const byKey = new Map<string, SlotRow[]>();
   for (const row of rows) byKey.set(`${row.taskId}@${row.slotMs}`, [...(byKey.get(`${row.taskId}@${row.slotMs}`) ?? []), row]);
-  const fetched = new Map<string, number>();
-  for (const f of fetches) fetched.set(f.taskId, (fetched.get(f.taskId) ?? 0) + 1);
-  const started = new Map<string, number>();
-  for (const row of rows) if (row.status !== 'skipped') started.set(row.taskId, (started.get(row.taskId) ?? 0) + 1);
+  const executions = executionsBySlot(ran);
   const missed: string[] = [];
   const doubled: string[] = [];
   let expected = 0;
   let worstStreak = { taskId: '', slots: 0 };
+  for (const [key, count] of executions) if (count > 1) doubled.push(`${key}: ran ${count} times`);
   for (const task of tasks) {
-    if ((fetched.get(task.id) ?? 0) > (started.get(task.id) ?? 0)) doubled.push(`${task.id}: fetched ${fetched.get(task.id)}, started ${started.get(task.id) ?? 0}`);
     let streak = 0;
     const first = task.initMs + Math.max(0, Math.ceil((fromMs - task.initMs) / task.intervalMs)) * task.intervalMs;
     for (let slot = first; slot < toMs; slot += task.intervalMs) {
@@ -151,4 +149,15 @@ export function missedBetween(audit: SlotAudit, fromMs: number, toMs: number): n
     const slot = Number(/@(\d+):/.exec(entry)?.[1]);
     return slot >= fromMs && slot < toMs;
   }).length;
+}
+
+/** Slots in [fromMs, toMs) that did not succeed, counted by what their rows say (status, error, skip reason). */
+export function notSucceededReasons(rows: readonly SlotRow[], fromMs: number, toMs: number): string {
+  const why = new Map<string, number>();
+  for (const row of rows) {
+    if (row.status === 'succeeded' || row.slotMs < fromMs || row.slotMs >= toMs) continue;
+    const key = `${row.status} ${row.errorName ?? ''}: ${(row.errorMessage ?? '').replace(/\d+/g, 'N')}`;
+    why.set(key, (why.get(key) ?? 0) + 1);
+  }
+  return [...why].sort((a, b) => b[1] - a[1]).map(([key, n]) => `${n}× ${key}`).join('\n') || 'none';
 }
