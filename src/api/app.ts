@@ -51,7 +51,7 @@ export interface AssetsPort {
   /** The URL a task's script is fetched from; throws SCRIPT_ORIGIN_REJECTED outside allowed origins. */
   resolveScriptUrl(script: string): string;
   /** `X.json` beside script `X.js`: its schedule fields, or null when there is none. */
-  fetchSiblingJson(script: string): Promise<{ init?: unknown; end?: unknown; interval?: unknown } | null>;
+  fetchSiblingJson(script: string): Promise<{ init?: unknown; end?: unknown; interval?: unknown; cron?: unknown; timezone?: unknown } | null>;
 }
 
 export interface ApiDeps {

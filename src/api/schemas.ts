@@ -15,7 +15,13 @@ export const TaskBody = Type.Object(
     configuration: Type.Optional(Type.Unknown({ description: 'Used as config when config is absent (Admin UI)' })),
     init: Type.Optional(Type.Union([DateValue, Type.Null()])),
     end: Type.Optional(Type.Union([DateValue, Type.Null()])),
-    interval: Type.Optional(Type.Union([Type.Number(), Type.String(), Type.Null()], { description: 'Milliseconds; absent = on-demand task' })),
+    interval: Type.Optional(Type.Union([Type.Number(), Type.String(), Type.Null()], { description: 'Milliseconds; absent (and no cron) = on-demand task' })),
+    cron: Type.Optional(Type.Union([Type.String(), Type.Null()], {
+      description: 'Instead of interval: five fields (minute hour day-of-month month day-of-week) or six (seconds first), e.g. "0 3 * * *". ' +
+        'A local time that does not exist (DST spring forward) is skipped; one that occurs twice runs once, at its first occurrence',
+      examples: ['0 3 * * *', '*/10 * * * * *'],
+    })),
+    timezone: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'IANA time zone of cron, e.g. "Europe/Madrid"; default UTC. Only with cron', examples: ['Europe/Madrid'] })),
     timeout: Type.Optional(Type.Union([Type.Number(), Type.String()])),
     overlap: Type.Optional(Type.String({ enum: ['skip', 'allow', 'queue'] })),
     catchUp: Type.Optional(Type.String({ enum: ['skip', 'once', 'all'] })),

@@ -11,6 +11,7 @@ import type { ApiDeps } from './app.js';
 export type WriteResult = { readonly task: Task; readonly change: 'created' | 'replaced' };
 
 const SCHEDULE_FIELDS = ['init', 'end', 'interval'] as const;
+const CRON_FIELDS = ['cron', 'timezone'] as const;
 
 function isMissing(value: unknown): boolean {
   return value === undefined || value === null || value === '';
@@ -19,14 +20,20 @@ function isMissing(value: unknown): boolean {
 export function createTaskWrites(deps: ApiDeps) {
   const { store, scheduler, assets, events, clock } = deps;
 
-  /** Fields the request leaves out are taken from `X.json` beside script `X.js`; given fields win. */
+  /**
+   * Fields the request leaves out are taken from `X.json` beside script `X.js`; given fields win. How
+   * often (interval, or cron with its timezone) comes from it only when the request names neither
+   * interval nor cron, so a request never ends up with both.
+   */
   async function fillFromSibling(doc: TaskDoc): Promise<TaskDoc> {
-    if (typeof doc.script !== 'string' || !SCHEDULE_FIELDS.some((f) => isMissing(doc[f]))) return doc;
+    const ownFrequency = !isMissing(doc.interval) || !isMissing(doc.cron);
+    const fields = ownFrequency ? SCHEDULE_FIELDS.filter((f) => f !== 'interval') : [...SCHEDULE_FIELDS, ...CRON_FIELDS];
+    if (typeof doc.script !== 'string' || !fields.some((f) => isMissing(doc[f]))) return doc;
     if (!/\.js(\?.*)?$/i.test(doc.script.trim())) return doc;
     const sibling = await assets.fetchSiblingJson(doc.script.trim());
     if (!sibling) return doc;
     const filled: TaskDoc = { ...doc };
-    for (const field of SCHEDULE_FIELDS) {
+    for (const field of fields) {
       if (isMissing(filled[field]) && sibling[field] !== undefined) filled[field] = sibling[field];
     }
     return filled;

@@ -1,6 +1,7 @@
-// `X.json` beside script `X.js`: the schedule fields (init, end, interval) a task leaves out.
+// `X.json` beside script `X.js`: the schedule fields (init, end, interval or cron + timezone) a task leaves out.
 
 import { DirectorError, isDirectorError } from '../domain/errors.js';
+import { parseCronExpression, parseTimeZone } from '../domain/parse-cron-schedule.js';
 import { parseDate, parseInterval } from '../domain/task.js';
 import { redactUrl } from '../lib/logger.js';
 import type { TextFetcher } from './fetch-script.js';
@@ -9,6 +10,8 @@ export interface SiblingFields {
   readonly init?: unknown;
   readonly end?: unknown;
   readonly interval?: unknown;
+  readonly cron?: unknown;
+  readonly timezone?: unknown;
 }
 
 /** The sibling's URL, or null for a script that is not `*.js` (it has no sibling). */
@@ -41,15 +44,20 @@ export async function fetchSiblingJson(scriptUrl: string, fetcher: TextFetcher):
     throw new DirectorError('SIBLING_JSON_INVALID', `${file}: not valid JSON (${(error as Error).message})`, { file, url: redactUrl(url) });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new DirectorError('SIBLING_JSON_INVALID', `${file}: must be a JSON object with init, end and/or interval`, { file, url: redactUrl(url) });
+    throw new DirectorError('SIBLING_JSON_INVALID', `${file}: must be a JSON object with init, end and/or interval (or cron and timezone)`, { file, url: redactUrl(url) });
   }
   const doc = parsed as Record<string, unknown>;
-  const fields: { init?: unknown; end?: unknown; interval?: unknown } = {};
+  const fields: { init?: unknown; end?: unknown; interval?: unknown; cron?: unknown; timezone?: unknown } = {};
   check(file, url, 'init', () => parseDate(doc.init, 'init'));
   check(file, url, 'end', () => parseDate(doc.end, 'end'));
   check(file, url, 'interval', () => parseInterval(doc.interval, 'interval'));
-  for (const field of ['init', 'end', 'interval'] as const) {
+  check(file, url, 'timezone', () => parseTimeZone(doc.timezone));
+  for (const field of ['init', 'end', 'interval', 'cron', 'timezone'] as const) {
     if (doc[field] !== undefined && doc[field] !== null && doc[field] !== '') fields[field] = doc[field];
+  }
+  if (fields.cron !== undefined) {
+    check(file, url, 'cron', () => parseCronExpression(fields.cron));
+    if (fields.interval !== undefined) throw new DirectorError('SIBLING_JSON_INVALID', `${file}: has both interval and cron; give one of them`, { file, url: redactUrl(url), field: 'cron' });
   }
   return fields;
 }

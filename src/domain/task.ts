@@ -3,12 +3,15 @@
 // Glossary (see docs/architecture.md for the whole picture)
 // - task    a stored definition: the client's JSON document (`doc`, unknown fields kept) and what
 //           Director derives from it: running, init, end, interval and Director settings.
-// - slot    one scheduled instant of a task: init + k·interval (epoch ms, UTC) inside [init, end).
-//           A task without interval has no slots: it is on-demand, run only by hand.
+// - slot    one scheduled instant of a task: init + k·interval (epoch ms, UTC), or an instant of its
+//           cron in its timezone, inside [init, end). A task with neither has no slots: it is
+//           on-demand, run only by hand.
 // - run     one execution of a task's script: scheduled (has a slot), manual or test.
 // - claim   the conditional write that makes one replica the owner of one slot.
 
+import type { CronSpec } from './cron-schedule.js';
 import { DirectorError, invalidField } from './errors.js';
+import { DEFAULT_TIMEZONE, parseCronSchedule } from './parse-cron-schedule.js';
 
 export type TaskDoc = Record<string, unknown>;
 
@@ -37,8 +40,10 @@ export interface Task {
   /** Anchor of the slots: the given `init`, else the moment the task was first created. */
   readonly initMs: number;
   readonly endMs: number | null;
-  /** null: an on-demand task, never scheduled. */
+  /** null with a null `cron`: an on-demand task, never scheduled. */
   readonly intervalMs: number | null;
+  /** A cron schedule instead of an interval; null for interval and on-demand tasks. */
+  readonly cron: CronSpec | null;
   readonly settings: TaskSettings;
   readonly createdMs: number;
   readonly updatedMs: number;
@@ -194,6 +199,7 @@ export function parseTask(body: unknown, options: ParseTaskOptions): Task {
   const init = parseDate(doc.init, 'init');
   const endMs = parseDate(doc.end, 'end');
   const intervalMs = parseInterval(doc.interval);
+  const cron = parseCronSchedule(doc, intervalMs);
   const initMs = init ?? options.createdMs;
   if (endMs !== null && endMs <= initMs) {
     throw invalidField('end', init === null ? 'must be after the creation time (the default init)' : 'must be after init');
@@ -206,6 +212,7 @@ export function parseTask(body: unknown, options: ParseTaskOptions): Task {
     initMs,
     endMs,
     intervalMs,
+    cron,
     settings: parseSettings(doc),
     createdMs: options.createdMs,
     updatedMs: options.nowMs,
@@ -221,6 +228,9 @@ export interface TaskRow {
   readonly initMs: number;
   readonly endMs: number | null;
   readonly intervalMs: number | null;
+  /** The cron expression and its zone; both null unless the task has a cron schedule. */
+  readonly cron: string | null;
+  readonly timezone: string | null;
   readonly createdMs: number;
   readonly updatedMs: number;
 }
@@ -233,6 +243,8 @@ export function toTaskRow(task: Task): TaskRow {
     initMs: task.initMs,
     endMs: task.endMs,
     intervalMs: task.intervalMs,
+    cron: task.cron?.expression ?? null,
+    timezone: task.cron?.timezone ?? null,
     createdMs: task.createdMs,
     updatedMs: task.updatedMs,
   };
@@ -249,6 +261,7 @@ export function restoreTask(row: TaskRow): Task {
     initMs: row.initMs,
     endMs: row.endMs,
     intervalMs: row.intervalMs,
+    cron: row.cron === null ? null : { expression: row.cron, timezone: row.timezone ?? DEFAULT_TIMEZONE },
     settings: parseSettings(doc),
     createdMs: row.createdMs,
     updatedMs: row.updatedMs,

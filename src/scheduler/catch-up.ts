@@ -37,7 +37,7 @@ export function planCatchUp(input: CatchUpInput): CatchUpPlan {
   const { spec, handledMs, overdueUntilMs } = input;
   const overdue = countSlotsBetween(spec, handledMs, overdueUntilMs);
   const last = slotAtOrBefore(spec, overdueUntilMs);
-  if (overdue === 0 || last === undefined || spec.intervalMs === null) {
+  if (overdue === 0 || last === undefined) {
     return { run: [], missed: 0, missedLatest: undefined, resumeAfterMs: handledMs };
   }
   const policy = input.cause === 'late' && input.policy === 'skip' ? 'once' : input.policy;
@@ -48,7 +48,7 @@ export function planCatchUp(input: CatchUpInput): CatchUpPlan {
   const missed = overdue - run.length;
   // `once` and `all` run the newest slots, so the newest missed one sits just before the first run.
   const oldestRun = run[0];
-  const missedLatest = missed === 0 ? undefined : oldestRun === undefined ? last : oldestRun - spec.intervalMs;
+  const missedLatest = missed === 0 ? undefined : oldestRun === undefined ? last : slotAtOrBefore(spec, oldestRun - 1);
   return { run, missed, missedLatest, resumeAfterMs: last };
 }
 

@@ -1,7 +1,7 @@
 // What the scheduler keeps per running task, and the pure rules for its next due instant.
 
 import type { RunRecord } from '../domain/run.js';
-import { hasEnded, isSlot, nextSlot } from '../domain/schedule.js';
+import { hasEnded, hasSlots, isSlot, nextSlot } from '../domain/schedule.js';
 import type { Task } from '../domain/task.js';
 import type { TimerHandle } from '../lib/clock.js';
 import type { DueEntry } from './slot-heap.js';
@@ -53,7 +53,7 @@ export function isIdle(plan: TaskPlan): boolean {
 }
 
 export function isSchedulable(task: Task): boolean {
-  return task.running && task.intervalMs !== null;
+  return task.running && hasSlots(task);
 }
 
 /**

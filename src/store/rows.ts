@@ -35,6 +35,8 @@ export interface TaskDbRow {
   readonly init_ms: number;
   readonly end_ms: number | null;
   readonly interval_ms: number | null;
+  readonly cron: string | null;
+  readonly timezone: string | null;
   readonly created_ms: number;
   readonly updated_ms: number;
 }
@@ -47,6 +49,8 @@ export function taskFromRow(row: TaskDbRow): Task {
     initMs: row.init_ms,
     endMs: row.end_ms,
     intervalMs: row.interval_ms,
+    cron: row.cron,
+    timezone: row.timezone,
     createdMs: row.created_ms,
     updatedMs: row.updated_ms,
   });

@@ -29,6 +29,17 @@ export function describeTaskCases(ctx: ContractContext): void {
       assert.equal(JSON.stringify(got?.doc), JSON.stringify(task.doc));
     });
 
+    it('keeps a cron task\'s cron and timezone, and drops them when it is replaced by an interval task', async () => {
+      const id = uniqueId('cron');
+      const task = makeTask({ id, script: 'hello.js', running: true, cron: '*/5 * * * * *', timezone: 'Europe/Madrid', init: T0 });
+      assert.equal(await ctx.store().putTask(task), 'created');
+      const got = await ctx.store().getTask(id);
+      assert.deepEqual(got, task);
+      assert.deepEqual(got?.cron, { expression: '*/5 * * * * *', timezone: 'Europe/Madrid' });
+      await ctx.store().putTask(scheduledTask(id));
+      assert.equal((await ctx.store().getTask(id))?.cron, null);
+    });
+
     it('returns undefined for a task that was never put', async () => {
       assert.equal(await ctx.store().getTask(uniqueId('missing')), undefined);
     });

@@ -123,6 +123,32 @@ describe('dashboard in Chromium', () => {
     assert.equal(await page.evaluate('window.notReloaded'), true);
   });
 
+  it('creates a cron task through the form and shows the cron and its next instants in its zone', async () => {
+    await page.goto(`${base}/#/new`);
+    await page.getByLabel('Id', { exact: true }).fill('e2e-cron');
+    await page.getByLabel('Script').fill('hello.js');
+    await page.getByLabel('Running (scheduled at its slots)').check();
+    await page.getByLabel('Cron (instead of interval)').fill('30 2 * * *');
+    await page.getByLabel('Time zone of the cron').fill('Europe/Atlantis');
+    await page.getByRole('button', { name: 'Create task' }).click();
+    const zoneError = page.locator('#task-timezone-error');
+    await zoneError.waitFor();
+    assert.match((await zoneError.textContent()) ?? '', /^timezone: "Europe\/Atlantis" is not a known IANA time zone/);
+    await page.getByLabel('Time zone of the cron').fill('Europe/Madrid');
+    await page.getByRole('button', { name: 'Create task' }).click();
+    await page.waitForURL(/#\/tasks\/e2e-cron$/);
+
+    assert.deepEqual((await harness.call('GET', '/api/v1/tasks/e2e-cron')).body, { id: 'e2e-cron', script: 'hello.js', running: true, cron: '30 2 * * *', timezone: 'Europe/Madrid', config: {} });
+    await page.getByText('cron 30 2 * * * (Europe/Madrid)').waitFor();
+    await page.getByRole('heading', { name: 'Next slots in Europe/Madrid' }).waitFor();
+    const slots = await page.locator('ol.slots li .zoned').allTextContents();
+    assert.equal(slots.length, 5);
+    for (const slot of slots) assert.match(slot, /^\d{4}-\d{2}-\d{2} 02:30:00 GMT\+[12]$/);
+    await page.getByRole('link', { name: '← All tasks' }).click();
+    assert.match(await page.locator('tr[data-task-id="e2e-cron"]').innerText(), /cron 30 2 \* \* \* \(Europe\/Madrid\)/);
+    await harness.call('DELETE', '/api/v1/tasks/e2e-cron');
+  });
+
   it('saves screenshots of the tasks view and a task detail', async () => {
     mkdirSync(OUTPUT, { recursive: true });
     const kinds = [['sla', 'nightly'], ['billing'], ['reports'], []];

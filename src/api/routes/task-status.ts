@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { DirectorError } from '../../domain/errors.js';
 import type { RunRecord } from '../../domain/run.js';
-import { hasEnded, upcomingSlots } from '../../domain/schedule.js';
+import { hasEnded, hasSlots, upcomingSlots } from '../../domain/schedule.js';
 import type { Task } from '../../domain/task.js';
 import type { ApiDeps } from '../app.js';
 import { errors, IdParams } from '../schemas.js';
@@ -47,9 +47,11 @@ export async function taskStatusRoutes(api: FastifyInstance, deps: ApiDeps): Pro
       running: task.running,
       nextExecution: next === undefined ? null : String(next),
       nextExecutionDate: iso(next),
-      onDemand: task.intervalMs === null,
+      onDemand: !hasSlots(task),
       ended: hasEnded(task, clock.now()),
       interval: task.intervalMs,
+      cron: task.cron?.expression ?? null,
+      timezone: task.cron?.timezone ?? null,
       init: iso(task.initMs),
       end: iso(task.endMs),
       lastRun: last && {
@@ -109,6 +111,6 @@ export async function taskStatusRoutes(api: FastifyInstance, deps: ApiDeps): Pro
     if (n < 1 || n > MAX_PREVIEW) throw new DirectorError('INVALID_QUERY', `count: must be from 1 to ${MAX_PREVIEW}`, { field: 'count' });
     const task = await mustGet(id);
     const slots = scheduler.previewSlots(task, n);
-    return { id, running: task.running, onDemand: task.intervalMs === null, slots: slots.map((ms) => ({ ms, at: iso(ms) })) };
+    return { id, running: task.running, onDemand: !hasSlots(task), slots: slots.map((ms) => ({ ms, at: iso(ms) })) };
   });
 }

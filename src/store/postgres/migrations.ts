@@ -68,6 +68,12 @@ export const postgresMigrations: readonly Migration[] = [
     // holds it, the run is lost at once. NULL (runs of replicas without a session): the lease decides.
     sql: 'ALTER TABLE runs ADD COLUMN owner_session BIGINT',
   },
+  {
+    version: 4,
+    name: 'cron schedules',
+    // A task's cron expression and IANA time zone, instead of interval_ms (issue #17). NULL: no cron.
+    sql: 'ALTER TABLE tasks ADD COLUMN cron TEXT, ADD COLUMN timezone TEXT',
+  },
 ];
 
 /** Schema names are interpolated into DDL and the search_path, so only plain lowercase identifiers pass. */

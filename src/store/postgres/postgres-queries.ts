@@ -2,7 +2,7 @@
 
 const RUN_COLUMNS = `id, task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, finished_ms,
   duration_ms, lateness_ms, result, error, logs, script_url, script_sha256, lease_until_ms, queued_ms`;
-const TASK_COLUMNS = 'id, doc, running, init_ms, end_ms, interval_ms, created_ms, updated_ms';
+const TASK_COLUMNS = 'id, doc, running, init_ms, end_ms, interval_ms, cron, timezone, created_ms, updated_ms';
 
 /** pg_notify of a task write; `$n` is the channel and `$n+1` the writing replica's instance id. */
 function notify(id: string, change: string, n: number): string {
@@ -46,14 +46,14 @@ export const sql = {
   // never announces itself, and one that commits always does ($9 channel, $10 this replica).
   putTask: `
     WITH put AS (
-      INSERT INTO tasks (id, doc, running, init_ms, end_ms, interval_ms, created_ms, updated_ms)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+      INSERT INTO tasks (id, doc, running, init_ms, end_ms, interval_ms, cron, timezone, created_ms, updated_ms)
+      VALUES ($1, $2, $3, $4, $5, $6, $11, $12, $7, $8)
       ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, running = EXCLUDED.running, init_ms = EXCLUDED.init_ms,
-        end_ms = EXCLUDED.end_ms, interval_ms = EXCLUDED.interval_ms, created_ms = EXCLUDED.created_ms, updated_ms = EXCLUDED.updated_ms
+        end_ms = EXCLUDED.end_ms, interval_ms = EXCLUDED.interval_ms, cron = EXCLUDED.cron, timezone = EXCLUDED.timezone, created_ms = EXCLUDED.created_ms, updated_ms = EXCLUDED.updated_ms
       RETURNING id, (xmax = 0) AS created)
     SELECT created, ${notify('id', "CASE WHEN created THEN 'created' ELSE 'replaced' END", 9)} FROM put`,
   getTask: `SELECT ${TASK_COLUMNS} FROM tasks WHERE id = $1`,
-  listTaskVersions: 'SELECT id, updated_ms, (running AND interval_ms IS NOT NULL) AS schedulable FROM tasks',
+  listTaskVersions: 'SELECT id, updated_ms, (running AND (interval_ms IS NOT NULL OR cron IS NOT NULL)) AS schedulable FROM tasks',
   countTasks: 'SELECT count(*) AS total, count(*) FILTER (WHERE running) AS running FROM tasks',
   deleteTask: `WITH gone AS (DELETE FROM tasks WHERE id = $1 RETURNING id) SELECT ${notify('id', "'deleted'", 2)} FROM gone`,
   deleteEndedTask: `

@@ -148,7 +148,8 @@ class PostgresStore implements Store {
 
   async putTask(task: Task): Promise<PutTaskResult> {
     const row = toTaskRow(task);
-    const values = [row.id, row.doc, row.running, row.initMs, row.endMs, row.intervalMs, row.createdMs, row.updatedMs, this.cluster.channel, this.cluster.instanceId];
+    // cron and timezone come last ($11, $12), after the notification's channel and origin ($9, $10).
+    const values = [row.id, row.doc, row.running, row.initMs, row.endMs, row.intervalMs, row.createdMs, row.updatedMs, this.cluster.channel, this.cluster.instanceId, row.cron, row.timezone];
     const { rows } = await this.query<{ created: boolean }>('putTask', sql.putTask, values);
     return rows[0]?.created ? 'created' : 'replaced';
   }

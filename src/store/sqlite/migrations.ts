@@ -61,6 +61,12 @@ export const sqliteMigrations: readonly Migration[] = [
     // handed to execution. Their difference is the queue wait, shown apart from lateness.
     sql: `ALTER TABLE runs ADD COLUMN queued_ms INTEGER;`,
   },
+  {
+    version: 3,
+    name: 'cron schedules',
+    // A task's cron expression and IANA time zone, instead of interval_ms (issue #17). NULL: no cron.
+    sql: `ALTER TABLE tasks ADD COLUMN cron TEXT; ALTER TABLE tasks ADD COLUMN timezone TEXT;`,
+  },
 ];
 
 /**

@@ -4,7 +4,7 @@ import type { Database, Statement } from 'better-sqlite3';
 
 const RUN_COLUMNS = `id, task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, finished_ms,
   duration_ms, lateness_ms, result, error, logs, script_url, script_sha256, lease_until_ms, queued_ms`;
-const TASK_COLUMNS = 'id, doc, running, init_ms, end_ms, interval_ms, created_ms, updated_ms';
+const TASK_COLUMNS = 'id, doc, running, init_ms, end_ms, interval_ms, cron, timezone, created_ms, updated_ms';
 
 /**
  * `?field=value` on top-level string fields. json_each walks the document's top-level members, so the
@@ -20,12 +20,12 @@ export function prepareQueries(db: Database) {
   return {
     taskExists: db.prepare('SELECT 1 FROM tasks WHERE id = ?').pluck(),
     insertTask: db.prepare(`
-      INSERT INTO tasks (id, seq, doc, running, init_ms, end_ms, interval_ms, created_ms, updated_ms)
-      VALUES (@id, COALESCE((SELECT MAX(seq) FROM tasks), 0) + 1, @doc, @running, @initMs, @endMs, @intervalMs, @createdMs, @updatedMs)`),
+      INSERT INTO tasks (id, seq, doc, running, init_ms, end_ms, interval_ms, cron, timezone, created_ms, updated_ms)
+      VALUES (@id, COALESCE((SELECT MAX(seq) FROM tasks), 0) + 1, @doc, @running, @initMs, @endMs, @intervalMs, @cron, @timezone, @createdMs, @updatedMs)`),
     // seq is left alone: a replaced task keeps its place in the creation order.
     updateTask: db.prepare(`
       UPDATE tasks SET doc = @doc, running = @running, init_ms = @initMs, end_ms = @endMs, interval_ms = @intervalMs,
-        created_ms = @createdMs, updated_ms = @updatedMs
+        cron = @cron, timezone = @timezone, created_ms = @createdMs, updated_ms = @updatedMs
       WHERE id = @id`),
     getTask: db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`),
     countTasks: db.prepare('SELECT COUNT(*) AS total, COALESCE(SUM(running), 0) AS running FROM tasks'),

@@ -2,7 +2,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { durationInWords, intervalInWords, relativeTime, spanInWords } from './format.js';
+import { durationInWords, intervalInWords, relativeTime, spanInWords, zonedTime } from './format.js';
 
 describe('format', () => {
   it('says an interval with its two largest units', () => {
@@ -28,5 +28,11 @@ describe('format', () => {
   it('says a missing duration as a dash', () => {
     assert.equal(durationInWords(null), '—');
     assert.equal(durationInWords(42), '42 ms');
+  });
+
+  it('says an instant in a zone with its offset, so the two passes of a repeated hour differ', () => {
+    assert.equal(zonedTime(Date.parse('2026-11-01T05:30:00Z'), 'America/New_York'), '2026-11-01 01:30:00 GMT-4');
+    assert.equal(zonedTime(Date.parse('2026-11-01T06:30:00Z'), 'America/New_York'), '2026-11-01 01:30:00 GMT-5');
+    assert.equal(zonedTime(Date.parse('2026-03-30T00:30:00Z'), 'Europe/Madrid'), '2026-03-30 02:30:00 GMT+2');
   });
 });

@@ -61,3 +61,17 @@ export function prettyJson(value: unknown): string {
     return String(value);
   }
 }
+
+/** Date and time in an IANA zone, with its offset (a repeated local time stays unambiguous): 2026-03-30 02:30:00 GMT+2. */
+export function zonedTime(ms: number, zone: string): string {
+  const options: Intl.DateTimeFormatOptions = { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' };
+  let parts: Intl.DateTimeFormatPart[];
+  try {
+    parts = new Intl.DateTimeFormat('en-US', { ...options, timeZoneName: 'shortOffset' }).formatToParts(ms);
+  } catch {
+    // Browsers before 2022 know no 'shortOffset'; their short names ("CEST") say as much.
+    parts = new Intl.DateTimeFormat('en-US', { ...options, timeZoneName: 'short' }).formatToParts(ms);
+  }
+  const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
+  return `${part('year')}-${part('month')}-${part('day')} ${part('hour')}:${part('minute')}:${part('second')} ${part('timeZoneName')}`;
+}

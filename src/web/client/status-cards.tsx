@@ -1,7 +1,7 @@
 // The facts of one task (script, interval, next and last run, counts) and its next slots.
 
-import { durationInWords, intervalInWords } from './format.js';
-import { intervalOf, scriptOf, type TaskDoc, type TaskStatus } from './task-fields.js';
+import { durationInWords, zonedTime } from './format.js';
+import { cronOf, scheduleInWords, scriptOf, type TaskDoc, type TaskStatus } from './task-fields.js';
 import { OutcomeBadge, When } from './task-table.js';
 
 export interface Slot {
@@ -19,6 +19,7 @@ interface Props {
 export function StatusCards({ task, status, slots, now }: Props) {
   const next = status.nextExecution ? Number(status.nextExecution) : undefined;
   const last = status.lastRun;
+  const cron = cronOf(task);
   const counts = Object.entries(status.runs).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k.replace('_', ' ')}`).join(', ');
   return (
     <div class="cards">
@@ -27,8 +28,8 @@ export function StatusCards({ task, status, slots, now }: Props) {
         <dl class="facts">
           <dt>Script</dt>
           <dd class="script">{scriptOf(task)}</dd>
-          <dt>Interval</dt>
-          <dd>{intervalInWords(intervalOf(task))}</dd>
+          <dt>{cron ? 'Cron' : 'Interval'}</dt>
+          <dd class={cron ? 'cron' : undefined}>{scheduleInWords(task)}</dd>
           <dt>Next run</dt>
           <dd>{next !== undefined ? <When ms={next} now={now} /> : status.ended ? 'ended' : '—'}</dd>
           <dt>Last run</dt>
@@ -47,9 +48,13 @@ export function StatusCards({ task, status, slots, now }: Props) {
         </dl>
       </section>
       <section class="card" aria-labelledby="slots-title">
-        <h2 id="slots-title">Next slots{status.running ? '' : ' (if started)'}</h2>
+        <h2 id="slots-title">Next slots{status.running ? '' : ' (if started)'}{cron ? ` in ${cron.timezone}` : ''}</h2>
         {slots.length === 0 ? <p>{status.onDemand ? 'On demand: runs only when asked.' : 'No more slots.'}</p> : (
-          <ol class="slots">{slots.map((s) => <li key={s.ms}><When ms={s.ms} now={now} /></li>)}</ol>
+          <ol class="slots">{slots.map((s) => (
+            <li key={s.ms}>
+              {cron && <span class="zoned">{zonedTime(s.ms, cron.timezone)}</span>} <When ms={s.ms} now={now} />
+            </li>
+          ))}</ol>
         )}
       </section>
     </div>

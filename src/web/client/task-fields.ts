@@ -1,7 +1,10 @@
 // What the dashboard reads from a stored task document, with the server's own parsing rules.
 
+import type { CronSpec } from '../../domain/cron-schedule.js';
+import { parseCronSchedule } from '../../domain/parse-cron-schedule.js';
 import { nextSlot } from '../../domain/schedule.js';
 import { parseDate, parseInterval, parseRunning } from '../../domain/task.js';
+import { intervalInWords } from './format.js';
 
 /** A task as GET /api/v1/tasks answers it: the client's JSON verbatim, with its id. */
 export type TaskDoc = Record<string, unknown> & { readonly id: string };
@@ -14,6 +17,8 @@ export interface TaskStatus {
   readonly onDemand: boolean;
   readonly ended: boolean;
   readonly interval: number | null;
+  readonly cron?: string | null;
+  readonly timezone?: string | null;
   readonly lastRun: null | {
     readonly id: number;
     readonly slot: number | null;
@@ -64,6 +69,22 @@ export function intervalOf(doc: TaskDoc): number | null {
   return quietly(() => parseInterval(doc.interval), null);
 }
 
+/** The task's cron schedule (expression and zone), or null. */
+export function cronOf(doc: TaskDoc): CronSpec | null {
+  return quietly(() => parseCronSchedule(doc, null), null);
+}
+
+/** True when the task has slots: an interval or a cron (else it is on demand). */
+export function hasSchedule(doc: TaskDoc): boolean {
+  return intervalOf(doc) !== null || cronOf(doc) !== null;
+}
+
+/** "every 1 h", "cron 0 3 * * * (Europe/Madrid)" or "on demand". */
+export function scheduleInWords(doc: TaskDoc): string {
+  const cron = cronOf(doc);
+  return cron === null ? intervalInWords(intervalOf(doc)) : `cron ${cron.expression} (${cron.timezone})`;
+}
+
 export function scriptOf(doc: TaskDoc): string {
   return typeof doc.script === 'string' ? doc.script : '';
 }
@@ -84,9 +105,13 @@ export function tagsOf(doc: TaskDoc): string[] {
 export function estimatedNextRun(doc: TaskDoc, now: number): number | undefined {
   if (!isRunning(doc)) return undefined;
   const intervalMs = intervalOf(doc);
-  const initMs = quietly(() => parseDate(doc.init, 'init'), null);
-  if (intervalMs === null || initMs === null) return undefined;
+  const cron = cronOf(doc);
   const endMs = quietly(() => parseDate(doc.end, 'end'), null);
+  // A cron task's init only bounds it: without one (creation, in the past) the next instant is after now.
+  const initMs = quietly(() => parseDate(doc.init, 'init'), null) ?? (cron !== null ? now : null);
+  if (initMs === null) return undefined;
+  if (cron !== null) return nextSlot({ initMs, endMs, intervalMs: null, cron }, now);
+  if (intervalMs === null) return undefined;
   return nextSlot({ initMs, endMs, intervalMs }, now);
 }
 

@@ -11,7 +11,7 @@ interface Props {
   readonly intervalHint: string;
 }
 
-type TextField = 'id' | 'script' | 'interval' | 'init' | 'end' | 'tags' | 'timeout';
+type TextField = 'id' | 'script' | 'interval' | 'cron' | 'timezone' | 'init' | 'end' | 'tags' | 'timeout';
 
 export function TaskFormFields({ fields, onChange, error, editing, intervalHint }: Props) {
   const invalid = (name: string) => error !== null && error.field.split('.')[0] === name;
@@ -46,6 +46,8 @@ export function TaskFormFields({ fields, onChange, error, editing, intervalHint 
         <label for="task-running">Running (scheduled at its slots)</label>
       </div>
       {text('interval', 'Interval (ms)', { hint: intervalHint, placeholder: 'e.g. 3600000', inputMode: 'numeric' })}
+      {text('cron', 'Cron (instead of interval)', { hint: 'Five fields (min hour day month weekday), or six with seconds first. Empty: none.', placeholder: 'e.g. 0 3 * * 1-5' })}
+      {text('timezone', 'Time zone of the cron', { hint: 'IANA name. Empty: UTC. A local time skipped by DST does not run; one repeated runs once.', placeholder: 'e.g. Europe/Madrid' })}
       {text('init', 'Init', { hint: 'ISO-8601 (no offset means UTC) or epoch ms. Empty: from creation.', placeholder: '2025-01-01T00:00:00Z' })}
       {text('end', 'End', { hint: 'Optional: no slots from then on, and the task is removed.' })}
       {text('tags', 'Tags', { hint: 'Comma-separated, for filtering.' })}

@@ -53,4 +53,15 @@ describe('task form model', () => {
     assert.match(parseRaw('[1]').error!.message, /must be a JSON object/);
     assert.match(parseRaw('{').error!.message, /not valid JSON/);
   });
+
+  it('sends cron and timezone as given, and says what the API says about them', () => {
+    const fields = { ...fieldsFromDoc({ id: 'c', script: 'hello.js' }), cron: ' 0 3 * * * ', timezone: 'Europe/Madrid' };
+    const { doc } = docFromFields(fields);
+    assert.deepEqual(doc, { id: 'c', script: 'hello.js', running: false, cron: '0 3 * * *', timezone: 'Europe/Madrid', config: {} });
+    assert.equal(fieldsFromDoc(doc).cron, '0 3 * * *');
+    for (const bad of [{ ...doc, interval: 5000 }, { ...doc, cron: '0 3 * *' }, { ...doc, timezone: 'Nowhere/Land' }]) {
+      assert.equal(validateDoc(bad)?.message, apiMessage(bad));
+    }
+    assert.equal(validateDoc({ ...doc, timezone: 'Nowhere/Land' })?.field, 'timezone');
+  });
 });

@@ -10,6 +10,8 @@ export interface TaskFields {
   script: string;
   running: boolean;
   interval: string;
+  cron: string;
+  timezone: string;
   init: string;
   end: string;
   tags: string;
@@ -19,7 +21,7 @@ export interface TaskFields {
   catchUp: string;
 }
 
-export const FIELD_NAMES = ['id', 'script', 'running', 'interval', 'init', 'end', 'tags', 'config', 'timeout', 'overlap', 'catchUp'] as const;
+export const FIELD_NAMES = ['id', 'script', 'running', 'interval', 'cron', 'timezone', 'init', 'end', 'tags', 'config', 'timeout', 'overlap', 'catchUp'] as const;
 
 export interface FieldError {
   /** The API's `field` ("interval", "retries.max"…); '' when the error is about the whole body. */
@@ -36,6 +38,8 @@ export function fieldsFromDoc(doc: Partial<TaskDoc>): TaskFields {
     script: text(doc.script),
     running: isRunning({ ...doc, id: '' }),
     interval: text(doc.interval),
+    cron: text(doc.cron),
+    timezone: text(doc.timezone),
     init: text(doc.init),
     end: text(doc.end),
     tags: Array.isArray(tags) ? tags.join(', ') : text(tags),
@@ -66,6 +70,8 @@ export function docFromFields(fields: TaskFields, base: Record<string, unknown> 
   set('script', fields.script.trim());
   doc.running = fields.running;
   set('interval', fields.interval.trim() === '' ? '' : numberOrText(fields.interval));
+  set('cron', fields.cron.trim());
+  set('timezone', fields.timezone.trim());
   set('init', fields.init.trim() === '' ? '' : numberOrText(fields.init));
   set('end', fields.end.trim() === '' ? '' : numberOrText(fields.end));
   set('timeout', fields.timeout.trim() === '' ? '' : numberOrText(fields.timeout));

@@ -116,7 +116,7 @@ export function TaskForm({ id }: { readonly id?: string }) {
           {error && <p class="error" role="alert" id="form-error">{error.message}</p>}
         </div>
         {mode === 'form' ? (
-          <TaskFormFields fields={fields} onChange={(change) => setFields((f) => ({ ...f, ...change }))} error={error} editing={editing} intervalHint={fields.interval.trim() === '' ? 'Leave empty for an on-demand task (or the script’s sibling JSON decides).' : interval === null ? '' : intervalInWords(interval)} />
+          <TaskFormFields fields={fields} onChange={(change) => setFields((f) => ({ ...f, ...change }))} error={error} editing={editing} intervalHint={fields.interval.trim() !== '' ? (interval === null ? '' : intervalInWords(interval)) : fields.cron.trim() !== '' ? 'Empty: the cron below decides.' : 'Leave empty for an on-demand task (or the script’s sibling JSON decides).'} />
         ) : (
           <div class="field">
             <label for="task-raw">Task JSON</label>

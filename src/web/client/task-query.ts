@@ -1,7 +1,7 @@
 // Filtering, sorting and paging of the whole task list in the browser (10,000 tasks in a few ms).
 
 import type { StatusMap } from './use-statuses.js';
-import { estimatedNextRun, intervalOf, isRunning, scriptOf, tagsOf, type TaskDoc } from './task-fields.js';
+import { estimatedNextRun, hasSchedule, intervalOf, isRunning, scriptOf, tagsOf, type TaskDoc } from './task-fields.js';
 
 export type StateFilter = 'all' | 'running' | 'stopped' | 'on-demand';
 export type SortKey = 'id' | 'script' | 'state' | 'interval' | 'next';
@@ -22,7 +22,7 @@ export const DEFAULT_QUERY: TaskQuery = { text: '', tag: '', state: 'all', sort:
 export function matches(doc: TaskDoc, query: TaskQuery): boolean {
   if (query.state === 'running' && !isRunning(doc)) return false;
   if (query.state === 'stopped' && isRunning(doc)) return false;
-  if (query.state === 'on-demand' && intervalOf(doc) !== null) return false;
+  if (query.state === 'on-demand' && hasSchedule(doc)) return false;
   if (query.tag !== '' && !tagsOf(doc).includes(query.tag)) return false;
   const text = query.text.trim().toLowerCase();
   if (text !== '' && !doc.id.toLowerCase().includes(text) && !scriptOf(doc).toLowerCase().includes(text)) return false;

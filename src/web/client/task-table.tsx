@@ -2,9 +2,9 @@
 
 import { useState } from 'preact/hooks';
 import { useCan } from './app-context.js';
-import { absoluteTime, durationInWords, intervalInWords, relativeTime } from './format.js';
+import { absoluteTime, durationInWords, relativeTime } from './format.js';
 import { useTaskActions } from './task-actions.js';
-import { intervalOf, isRunning, OUTCOME_LABEL, scriptOf, tagsOf, type TaskDoc, type TaskStatus } from './task-fields.js';
+import { isRunning, OUTCOME_LABEL, scheduleInWords, scriptOf, tagsOf, type TaskDoc, type TaskStatus } from './task-fields.js';
 import type { SortKey, TaskQuery } from './task-query.js';
 import { hrefOf } from './use-route.js';
 import type { StatusMap } from './use-statuses.js';
@@ -97,7 +97,7 @@ function TaskRow({ doc, status, now }: { doc: TaskDoc; status: TaskStatus | unde
         </span>
       </td>
       <td data-label="State"><StateBadge running={running} /></td>
-      <td data-label="Interval">{intervalInWords(intervalOf(doc))}</td>
+      <td data-label="Interval">{scheduleInWords(doc)}</td>
       <td data-label="Next run">{next !== undefined ? <When ms={next} now={now} /> : status ? '—' : '…'}</td>
       <td data-label="Last run">
         {last ? (
