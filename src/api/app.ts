@@ -66,6 +66,8 @@ export interface ApiDeps {
   readonly clock: { now(): number };
   /** Hook for the tasks folder mirror: called after every task write, before the response. */
   readonly afterTaskWrite?: (id: string) => Promise<void>;
+  /** Cluster mode: this replica's database session, without which it claims and starts nothing (/ready). */
+  readonly session?: { downReason(): string | undefined };
   /** Prometheus metrics: GET /metrics and HTTP request timings; absent in API-only tests. */
   readonly metrics?: Metrics;
 }

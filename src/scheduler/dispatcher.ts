@@ -39,7 +39,7 @@ const key = (taskId: string, slot: number): string => `${slot}\u0000${taskId}`;
 const CHANGED = 'not started: the task was stopped, deleted or rescheduled after its slot was claimed';
 
 export function createDispatcher(ctx: SchedulerContext, skips: SkipRecorder, runs: RunLifecycle, ahead: AheadQueue) {
-  const { store, clock, config, events, sharing } = ctx;
+  const { store, held, clock, config, events, sharing } = ctx;
   const owner = config.instanceId;
   const preferred = (plan: TaskPlan): boolean => sharing === undefined || sharing.prefers(plan.task.id);
 
@@ -195,9 +195,7 @@ export function createDispatcher(ctx: SchedulerContext, skips: SkipRecorder, run
       const ids = [...new Set(unknown.map((u) => u.plan.task.id))];
       let running: Map<string, RunRecord[]>;
       try {
-        const found = store.runningRunsOf !== undefined
-          ? await store.runningRunsOf(ids)
-          : (await Promise.all(ids.map((id) => store.runningRuns(id)))).flat();
+        const found = await store.runningRuns(ids);
         running = new Map(ids.map((id) => [id, []]));
         for (const run of found) running.get(run.taskId)?.push(run);
       } catch (error) {
@@ -242,6 +240,7 @@ export function createDispatcher(ctx: SchedulerContext, skips: SkipRecorder, run
       return;
     }
     const byKey = new Map<string, RunRecord>();
+    for (const run of won) held.hold(run);
     for (const run of won) if (run.slot !== null) byKey.set(key(run.taskId, run.slot), run);
     for (const claim of chunk) {
       const run = byKey.get(key(claim.plan.task.id, claim.slot));

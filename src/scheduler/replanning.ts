@@ -102,12 +102,13 @@ export function createReplanning(ctx: SchedulerContext, parts: ReplanningParts) 
   }
 
   function scheduleReconcile(): void {
-    if (store.kind !== 'postgres' || !ctx.isActive()) return;
+    const every = config.reconcileMs;
+    if (every === null || !ctx.isActive()) return;
     reconcileTimer = clock.setTimer(() => {
       // While the store is unreachable there is nothing to read; the probe's recovery re-arms claims.
       if (ctx.claimsPaused()) scheduleReconcile();
       else ctx.track(reconcile().finally(scheduleReconcile), 're-reading tasks for changes made by other replicas');
-    }, config.reconcileMs);
+    }, every);
   }
 
   /** The scheduler stops: no more re-reads, and changes being read are forgotten. */

@@ -8,13 +8,13 @@ import type { SkipRecorder } from './skip-recorder.js';
 import { retryDelayMs, shouldRetry } from './retries.js';
 
 export function createRunLifecycle(ctx: SchedulerContext, skips: SkipRecorder) {
-  const { store, runner, clock, config, logger } = ctx;
+  const { store, held, runner, clock, config, logger } = ctx;
   const owner = config.instanceId;
 
   /** Ends a claimed run that must not start; its slot stays claimed, so no replica runs it. */
   function cancelRun(run: RunRecord, reason: string): void {
     const error = { stage: 'executor' as const, name: 'Skipped', message: reason };
-    ctx.track(store.abandonRun(run.id, 'skipped', error, clock.now()), `recording run ${run.id} as skipped`);
+    ctx.track(store.abandonRun(run.id, 'skipped', error, clock.now()).then(() => held.release(run.id)), `recording run ${run.id} as skipped`);
   }
 
   /** Hands a claimed run to the runner. The caller has counted it in `plan.active` already. */
@@ -31,7 +31,11 @@ export function createRunLifecycle(ctx: SchedulerContext, skips: SkipRecorder) {
         // runClaimed records script failures itself; a rejection means the runner could not take it.
         logger.error({ err: error, taskId: run.taskId, runId: run.id }, 'the runner rejected a claimed run; recording it as failed');
         const failure = { stage: 'executor' as const, name: 'RunnerError', message: error instanceof Error ? error.message : String(error) };
-        ctx.track(store.abandonRun(run.id, 'failed', failure, clock.now()).then((ended) => onFinished(plan, ended ?? run)), 'recording a runner failure');
+        const recorded = store.abandonRun(run.id, 'failed', failure, clock.now()).then((ended) => {
+          held.release(run.id);
+          onFinished(plan, ended ?? run);
+        });
+        ctx.track(recorded, 'recording a runner failure');
       },
     );
   }
@@ -71,6 +75,7 @@ export function createRunLifecycle(ctx: SchedulerContext, skips: SkipRecorder) {
     let run: RunRecord | undefined;
     try {
       run = await store.insertRun({ taskId: plan.task.id, slot, attempt, trigger: 'schedule', owner, nowMs: clock.now(), leaseMs: config.leaseMs });
+      held.hold(run);
     } catch (error) {
       // The attempt is not made (the store is unreachable); the task must not stay counted as busy.
       plan.update(runEnded);
@@ -118,6 +123,7 @@ export function createRunLifecycle(ctx: SchedulerContext, skips: SkipRecorder) {
     let run: RunRecord | undefined;
     try {
       [run] = await store.claimSlots([{ taskId: plan.task.id, slot, owner, nowMs: clock.now(), leaseMs: config.leaseMs }]);
+      held.hold(run);
     } catch (error) {
       // Not counted as busy any more; the slot goes back into the plan until the store answers.
       plan.update(runEnded);
