@@ -27,6 +27,7 @@ import { createScheduler } from './scheduler/scheduler.js';
 import type { ClusterStore, Store } from './store/store.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import { createTasksFolder } from './task-files/tasks-folder.js';
+import { createTaskWrites } from './tasks/task-writes.js';
 
 export interface DirectorOptions {
   readonly logger?: Logger;
@@ -105,8 +106,11 @@ export async function createDirector(config: Config, options: DirectorOptions = 
   const runner = createTaskRunner({ config, store, assets, events, clock, env: options.env ?? {}, logger: logger.child({ module: 'runner' }) });
   // A single Director's store is written by nobody else: only a cluster replica re-reads every task.
   const schedulerConfig = { ...config, reconcileMs: cluster ? config.reconcileMs : null };
+  // The one path for task writes: API, tasks folder and end-of-task. The scheduler is built below and
+  // only called once a write happens, so it is reached through `replan` rather than passed in.
+  const tasks = createTaskWrites({ store, assets, events, clock, replan: (id) => scheduler.taskChanged(id) });
   const scheduler = createScheduler({
-    config: schedulerConfig, store, held, runner, events, clock, logger: logger.child({ module: 'scheduler' }), ...(cluster?.sharing ? { sharing: cluster.sharing } : {}),
+    config: schedulerConfig, store, held, tasks, runner, events, clock, logger: logger.child({ module: 'scheduler' }), ...(cluster?.sharing ? { sharing: cluster.sharing } : {}),
   });
   // Renews this process's run leases and declares runs of dead processes lost (then retried); in cluster
   // mode it looks every SESSION_SWEEP_MS for replicas whose database session ended.
@@ -117,16 +121,11 @@ export async function createDirector(config: Config, options: DirectorOptions = 
   const inFlight = trackRunsInFlight(events);
   let retention: RunRetention | undefined;
   const tasksFolder = config.tasksDir === null ? null : createTasksFolder({
-    dir: config.tasksDir, store, scheduler, events, clock, logger: logger.child({ module: 'tasks-folder' }),
-  });
-  // A task deleted at its end loses its file too.
-  events.on('task:changed', ({ id, change }) => {
-    if (change === 'ended') tasksFolder?.mirror(id).catch((error: unknown) => logger.error({ err: error, taskId: id }, 'removing the file of an ended task failed'));
+    dir: config.tasksDir, store, tasks, events, clock, logger: logger.child({ module: 'tasks-folder' }),
   });
   const app = await buildApp({
-    config, store, scheduler, runner, assets, events, logger, clock, metrics,
+    config, store, scheduler, runner, tasks, events, logger, clock, metrics,
     ...(opened.cluster ? { session: { downReason: () => opened.cluster?.sessionDownReason() } } : {}),
-    ...(tasksFolder ? { afterTaskWrite: (id: string) => tasksFolder.mirror(id) } : {}),
   });
 
   let scheduling: Promise<void> | undefined;

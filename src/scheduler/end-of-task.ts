@@ -14,7 +14,7 @@ export interface EndOfTaskHooks {
 }
 
 export function createEndOfTask(ctx: SchedulerContext, hooks: EndOfTaskHooks) {
-  const { store, clock, events, logger } = ctx;
+  const { store, tasks, clock, logger } = ctx;
 
   /**
    * The store delete is the claim: only the replica whose delete removed the row reports the end.
@@ -24,7 +24,7 @@ export function createEndOfTask(ctx: SchedulerContext, hooks: EndOfTaskHooks) {
   async function endTask(plan: TaskPlan): Promise<void> {
     if (!isCurrent(ctx, plan) || isDraining(plan.state)) return;
     const id = plan.task.id;
-    const deleted = await store.deleteEndedTask(id, clock.now());
+    const deleted = await tasks.deleteEnded(id, clock.now());
     if (!isCurrent(ctx, plan)) return;
     if (!deleted) {
       // Another replica ended it, or the task changed (end moved, stopped) after this plan was made.
@@ -40,7 +40,6 @@ export function createEndOfTask(ctx: SchedulerContext, hooks: EndOfTaskHooks) {
     }
     const state = plan.update(endReached);
     logger.info({ taskId: id, endMs: plan.task.endMs }, 'task reached its end and was deleted; its runs are kept');
-    events.emit('task:changed', { id, change: 'ended' });
     if (state.phase.kind === 'ended') hooks.retire(plan, 'ended');
   }
 

@@ -49,7 +49,8 @@ describe('re-reading tasks on PostgreSQL', () => {
     const events = new DirectorEvents();
     const config = { catchUpMax: 100, leaseMs: 30_000, instanceId: 'director-a', reconcileMs: 5000 };
     const held = createHeldRuns(config.instanceId);
-    const scheduler = createScheduler({ config, store, held, runner: new RecordingRunner({ store, clock, events }), events, clock, logger: createLogger('silent') });
+    const tasks = { deleteEnded: (id: string, nowMs: number) => store.deleteEndedTask(id, nowMs) };
+    const scheduler = createScheduler({ config, store, held, tasks, runner: new RecordingRunner({ store, clock, events }), events, clock, logger: createLogger('silent') });
     const put = (doc: TaskDoc, at = clock.now()) => raw.putTask(parseTask({ script: 'x.js', ...doc }, { fallbackId: String(doc.id), createdMs: T0, nowMs: at }));
     try {
       for (let i = 0; i < 50; i++) await put({ id: `t${i}`, running: true, init: T0, interval: 60_000 });

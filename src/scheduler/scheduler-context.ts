@@ -8,6 +8,7 @@ import type { Logger } from '../lib/logger.js';
 import type { TaskRunner } from '../runner/runner.js';
 import type { HeldRuns } from '../runs/held-runs.js';
 import type { Store } from '../store/store.js';
+import type { TaskWrites } from '../tasks/task-writes.js';
 import type { TaskPlan } from './task-plan.js';
 
 export interface SchedulerConfig extends Pick<Config, 'catchUpMax' | 'leaseMs' | 'instanceId'> {
@@ -23,6 +24,8 @@ export interface SchedulerDeps {
   readonly store: Store;
   /** The runs this process holds: every run the scheduler claims or inserts, until it cancels it. */
   readonly held: Pick<HeldRuns, 'hold' | 'release'>;
+  /** End-of-task deletes through the task-write service, which announces it. */
+  readonly tasks: Pick<TaskWrites, 'deleteEnded'>;
   readonly runner: Pick<TaskRunner, 'runClaimed' | 'prepare' | 'forget'>;
   readonly events: DirectorEvents;
   readonly clock: Clock;

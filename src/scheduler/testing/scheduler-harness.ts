@@ -10,6 +10,7 @@ import { createLogger } from '../../lib/logger.js';
 import type { ClaimRequest, Store } from '../../store/store.js';
 import { openSqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { createHeldRuns } from '../../runs/held-runs.js';
+import { createTaskWrites, type AssetsPort } from '../../tasks/task-writes.js';
 import { createScheduler, type Scheduler } from '../scheduler.js';
 import type { SchedulerDeps } from '../scheduler-context.js';
 import { RecordingRunner } from './recording-runner.js';
@@ -74,6 +75,8 @@ export function observeStore(inner: Store): ObservedStore {
   };
 }
 
+const NO_ASSETS: AssetsPort = { resolveScriptUrl: (script) => script, fetchSiblingJson: async () => null };
+
 export interface HarnessOptions {
   readonly file?: string;
   readonly clock?: FakeClock;
@@ -94,8 +97,10 @@ export async function createHarness(options: HarnessOptions = {}) {
   const config: SchedulerDeps['config'] = { catchUpMax: 100, leaseMs: 30_000, instanceId: 'director-a', reconcileMs: null, ...options.config };
   const held = createHeldRuns(config.instanceId);
   held.follow(events);
+  // The real task-write service, with assets that accept every script and have no sibling X.json.
+  const tasks = createTaskWrites({ store, events, clock, assets: NO_ASSETS, replan: (id) => scheduler.taskChanged(id) });
   const scheduler: Scheduler = createScheduler({
-    config, store, held, runner, events, clock, logger: createLogger('silent'), ...(options.sharing ? { sharing: options.sharing } : {}),
+    config, store, held, tasks, runner, events, clock, logger: createLogger('silent'), ...(options.sharing ? { sharing: options.sharing } : {}),
   });
 
   /** Writes a task like the API does (store, then scheduler) and returns it. */
