@@ -16,8 +16,8 @@ import { prepareClusterMode, type ClusterMode } from './cluster/cluster-mode.js'
 import { systemClock, type Clock } from './lib/clock.js';
 import { DirectorEvents } from './lib/events.js';
 import { createLogger, type Logger } from './lib/logger.js';
-import { createMetrics } from './lib/metrics.js';
-import { startRunLog } from './lib/run-log.js';
+import { createMetrics } from './observability/metrics.js';
+import { startRunLog } from './observability/run-log.js';
 import { countStoreErrors } from './observability/count-store-errors.js';
 import { createTaskRunner } from './runner/task-runner.js';
 import { createHeldRuns } from './runs/held-runs.js';

@@ -15,7 +15,7 @@ import type { TaskWrites } from '../tasks/task-writes.js';
 import { DRAIN_MAX_BYTES, installErrorHandling } from './error-handler.js';
 import { installHttpEdge } from './http-edge.js';
 import { jsonErrorWithoutText } from './json-error.js';
-import type { Metrics } from '../lib/metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 import { installAuth } from './auth.js';
 import { createExecutorPeerCheck } from './executor-peers.js';
 import { jsonDeeperThan, MAX_JSON_DEPTH } from './json-depth.js';
@@ -145,7 +145,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await whoamiRoutes(app);
   if (deps.metrics) await metricsRoutes(app, deps.metrics);
   await eventRoutes(app, deps);
-  await webRoutes(app, deps);
+  await webRoutes(app);
   await commonsRoutes(app, deps);
   return app;
 }

@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import type { DirectorEvents } from '../lib/events.js';
 import type { Logger } from '../lib/logger.js';
-import { createOffsetClock, type OffsetClock } from '../lib/offset-clock.js';
+import { createOffsetClock, type OffsetClock } from './offset-clock.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { ClaimSharing } from '../scheduler/scheduler-context.js';
 import type { ClusterStore } from '../store/store.js';

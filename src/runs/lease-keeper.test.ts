@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RunRecord } from '../domain/run.js';
 import { DirectorEvents } from '../lib/events.js';
-import { FakeClock } from '../lib/fake-clock.js';
+import { FakeClock } from '../lib/testing/fake-clock.js';
 import { createLogger } from '../lib/logger.js';
 import { createLeaseKeeper } from './lease-keeper.js';
 

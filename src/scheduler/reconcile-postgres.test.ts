@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import { parseTask, type TaskDoc } from '../domain/task.js';
 import { DirectorEvents } from '../lib/events.js';
-import { FakeClock } from '../lib/fake-clock.js';
+import { FakeClock } from '../lib/testing/fake-clock.js';
 import { createLogger } from '../lib/logger.js';
 import { openPostgresStore } from '../store/postgres/postgres-store.js';
 import type { Store } from '../store/store.js';

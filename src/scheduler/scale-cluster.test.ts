@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseTask } from '../domain/task.js';
-import { FakeClock, settle } from '../lib/fake-clock.js';
+import { FakeClock, settle } from '../lib/testing/fake-clock.js';
 import { createLogger } from '../lib/logger.js';
 import { createLeaseKeeper } from '../runs/lease-keeper.js';
 import { createHarness, dispatchedAt, HOUR, MINUTE, SECOND, T0 } from './testing/scheduler-harness.js';

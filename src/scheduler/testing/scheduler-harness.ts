@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseTask, type Task, type TaskDoc } from '../../domain/task.js';
 import { DirectorEvents } from '../../lib/events.js';
-import { FakeClock, settle } from '../../lib/fake-clock.js';
+import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import { createLogger } from '../../lib/logger.js';
 import type { ClaimRequest, Store } from '../../store/store.js';
 import { openSqliteStore } from '../../store/sqlite/sqlite-store.js';
