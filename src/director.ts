@@ -16,17 +16,18 @@ import { prepareClusterMode, type ClusterMode } from './cluster/cluster-mode.js'
 import { systemClock, type Clock } from './lib/clock.js';
 import { DirectorEvents } from './lib/events.js';
 import { createLogger, type Logger } from './lib/logger.js';
-import { createMetrics } from './lib/metrics.js';
-import { startRunLog } from './lib/run-log.js';
-import { startRunRetention, type RunRetention } from './maintenance/run-retention.js';
+import { createMetrics } from './observability/metrics.js';
+import { startRunLog } from './observability/run-log.js';
+import { countStoreErrors } from './observability/count-store-errors.js';
 import { createTaskRunner } from './runner/task-runner.js';
+import { createHeldRuns } from './runs/held-runs.js';
+import { createLeaseKeeper } from './runs/lease-keeper.js';
+import { startRunRetention, type RunRetention } from './runs/run-retention.js';
 import { createScheduler } from './scheduler/scheduler.js';
-import { createLeaseKeeper } from './scheduler/lease-keeper.js';
-import type { Store } from './store/store.js';
+import type { ClusterStore, Store } from './store/store.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
-import { countStoreErrors } from './store/instrumented-store.js';
-import { trackHeldRuns } from './store/held-runs.js';
 import { createTasksFolder } from './task-files/tasks-folder.js';
+import { createTaskWrites } from './tasks/task-writes.js';
 
 export interface DirectorOptions {
   readonly logger?: Logger;
@@ -58,16 +59,18 @@ export interface Director {
  */
 const SESSION_SWEEP_MS = 500;
 
-async function openStore(config: Config, logger: Logger): Promise<Store> {
+/** The store, and the same store as a cluster store when it is one (PostgreSQL). */
+async function openStore(config: Config, logger: Logger): Promise<{ readonly store: Store; readonly cluster?: ClusterStore }> {
   if (config.databaseUrl) {
     const { openPostgresStore } = await import('./store/postgres/postgres-store.js');
-    return openPostgresStore({ url: config.databaseUrl, instanceId: config.instanceId, replicaSession: true, logger });
+    const store = await openPostgresStore({ url: config.databaseUrl, instanceId: config.instanceId, replicaSession: true, logger });
+    return { store, cluster: store };
   }
   const file = path.join(config.dataDir, 'director.sqlite');
   logger.info({ file, sync: config.sqliteSync }, config.sqliteSync === 'full'
     ? 'SQLite store: writes are answered once on disk'
     : 'SQLite store: writes are answered once committed; a power cut may lose the last ones (DIRECTOR_SQLITE_SYNC=normal)');
-  return openSqliteStore({ file, synchronous: config.sqliteSync === 'full' ? 'FULL' : 'NORMAL' });
+  return { store: await openSqliteStore({ file, synchronous: config.sqliteSync === 'full' ? 'FULL' : 'NORMAL' }) };
 }
 
 /** Runs this process has handed to the runner and not seen finish (from its run events). */
@@ -86,40 +89,43 @@ function trackRunsInFlight(events: DirectorEvents) {
 export async function createDirector(config: Config, options: DirectorOptions = {}): Promise<Director> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const events = new DirectorEvents();
-  const openedStore = await openStore(config, logger);
+  const opened = await openStore(config, logger);
   // Cluster mode: replicas share the PostgreSQL store, its clock, and the work (see README "Cluster mode").
-  const cluster: ClusterMode | undefined = openedStore.kind === 'postgres'
-    ? await prepareClusterMode({ store: openedStore, config, logger, ...(options.clock ? { clock: options.clock } : {}) })
+  const cluster: ClusterMode | undefined = opened.cluster
+    ? await prepareClusterMode({ store: opened.cluster, config, logger, ...(options.clock ? { clock: options.clock } : {}) })
     : undefined;
   const clock = cluster?.clock ?? options.clock ?? systemClock;
   // First, so that assets, runner and scheduler can report fetches and store errors to it; the pool is
   // read through a getter because the runner is built below (and is only read at scrape time).
-  const metrics = createMetrics({ events, store: openedStore, runner: { poolState: () => runner.poolState() } });
-  // Lease renewal extends only the runs this process holds (see held-runs.ts).
-  const store = countStoreErrors(trackHeldRuns(openedStore, config.instanceId), (operation) => metrics.storeError(operation));
+  const metrics = createMetrics({ events, store: opened.store, runner: { poolState: () => runner.poolState() } });
+  const store = countStoreErrors(opened.store, (operation) => metrics.storeError(operation));
+  // Lease renewal extends only the runs this process holds: the scheduler's claims and the runner's runs.
+  const held = createHeldRuns(config.instanceId);
+  const stopHolding = held.follow(events);
   const assets = createAssets({ config, onFetch: (seconds, ok) => metrics.observeFetch(seconds, ok) });
   const runner = createTaskRunner({ config, store, assets, events, clock, env: options.env ?? {}, logger: logger.child({ module: 'runner' }) });
+  // A single Director's store is written by nobody else: only a cluster replica re-reads every task.
+  const schedulerConfig = { ...config, reconcileMs: cluster ? config.reconcileMs : null };
+  // The one path for task writes: API, tasks folder and end-of-task. The scheduler is built below and
+  // only called once a write happens, so it is reached through `replan` rather than passed in.
+  const tasks = createTaskWrites({ store, assets, events, clock, replan: (id) => scheduler.taskChanged(id) });
   const scheduler = createScheduler({
-    config, store, runner, events, clock, logger: logger.child({ module: 'scheduler' }), ...(cluster?.sharing ? { sharing: cluster.sharing } : {}),
+    config: schedulerConfig, store, held, tasks, runner, events, clock, logger: logger.child({ module: 'scheduler' }), ...(cluster?.sharing ? { sharing: cluster.sharing } : {}),
   });
   // Renews this process's run leases and declares runs of dead processes lost (then retried); in cluster
   // mode it looks every SESSION_SWEEP_MS for replicas whose database session ended.
   const leaseKeeper = createLeaseKeeper({
-    config, store, clock, events, logger: logger.child({ module: 'leases' }), ...(cluster ? { sweepMs: SESSION_SWEEP_MS } : {}),
+    config, store, held, clock, events, logger: logger.child({ module: 'leases' }), ...(cluster ? { sweepMs: SESSION_SWEEP_MS } : {}),
   });
   const stopRunLog = startRunLog({ events, logger: logger.child({ module: 'runs' }) });
   const inFlight = trackRunsInFlight(events);
   let retention: RunRetention | undefined;
   const tasksFolder = config.tasksDir === null ? null : createTasksFolder({
-    dir: config.tasksDir, store, scheduler, events, clock, logger: logger.child({ module: 'tasks-folder' }),
-  });
-  // A task deleted at its end loses its file too.
-  events.on('task:changed', ({ id, change }) => {
-    if (change === 'ended') tasksFolder?.mirror(id).catch((error: unknown) => logger.error({ err: error, taskId: id }, 'removing the file of an ended task failed'));
+    dir: config.tasksDir, store, tasks, events, clock, logger: logger.child({ module: 'tasks-folder' }),
   });
   const app = await buildApp({
-    config, store, scheduler, runner, assets, events, logger, clock, metrics,
-    ...(tasksFolder ? { afterTaskWrite: (id: string) => tasksFolder.mirror(id) } : {}),
+    config, store, scheduler, runner, tasks, events, logger, clock, metrics,
+    ...(opened.cluster ? { session: { downReason: () => opened.cluster?.sessionDownReason() } } : {}),
   });
 
   let scheduling: Promise<void> | undefined;
@@ -166,6 +172,7 @@ export async function createDirector(config: Config, options: DirectorOptions = 
       await retentionStopped;
       // Unsubscribed only now: runs killed at shutdown are still logged and counted.
       stopRunLog();
+      stopHolding();
       metrics.close();
       assets.close();
       await store.close();

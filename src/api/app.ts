@@ -11,10 +11,11 @@ import type { TaskRunner } from '../runner/runner.js';
 import type { Store } from '../store/store.js';
 import { DirectorError } from '../domain/errors.js';
 import type { Task } from '../domain/task.js';
+import type { TaskWrites } from '../tasks/task-writes.js';
 import { DRAIN_MAX_BYTES, installErrorHandling } from './error-handler.js';
 import { installHttpEdge } from './http-edge.js';
 import { jsonErrorWithoutText } from './json-error.js';
-import type { Metrics } from '../lib/metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 import { installAuth } from './auth.js';
 import { createExecutorPeerCheck } from './executor-peers.js';
 import { jsonDeeperThan, MAX_JSON_DEPTH } from './json-depth.js';
@@ -33,8 +34,6 @@ import { commonsRoutes } from './routes/commons.js';
 
 /** What the API needs of the scheduler. */
 export interface SchedulerPort {
-  /** Re-plans a task after a write; resolves once no stale slot of it can start. */
-  taskChanged(id: string): Promise<void>;
   /** The next slot the scheduler will run, if the task is planned. */
   nextExecution(id: string): number | undefined;
   /** The next slots of a task: as planned when it runs here, as they would be otherwise. */
@@ -46,26 +45,19 @@ export interface SchedulerPort {
   claimsPausedReason?(): string | undefined;
 }
 
-/** What the API needs of the assets. */
-export interface AssetsPort {
-  /** The URL a task's script is fetched from; throws SCRIPT_ORIGIN_REJECTED outside allowed origins. */
-  resolveScriptUrl(script: string): string;
-  /** `X.json` beside script `X.js`: its schedule fields, or null when there is none. */
-  fetchSiblingJson(script: string): Promise<{ init?: unknown; end?: unknown; interval?: unknown; cron?: unknown; timezone?: unknown } | null>;
-}
-
 export interface ApiDeps {
   readonly config: Config;
   readonly store: Store;
   readonly scheduler: SchedulerPort;
   /** Null until an executor pool is available: run routes answer 503. */
   readonly runner: TaskRunner | null;
-  readonly assets: AssetsPort;
+  /** Every task write goes through the one task-write service. */
+  readonly tasks: TaskWrites;
   readonly events: DirectorEvents;
   readonly logger: Logger;
   readonly clock: { now(): number };
-  /** Hook for the tasks folder mirror: called after every task write, before the response. */
-  readonly afterTaskWrite?: (id: string) => Promise<void>;
+  /** Cluster mode: this replica's database session, without which it claims and starts nothing (/ready). */
+  readonly session?: { downReason(): string | undefined };
   /** Prometheus metrics: GET /metrics and HTTP request timings; absent in API-only tests. */
   readonly metrics?: Metrics;
 }
@@ -153,7 +145,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await whoamiRoutes(app);
   if (deps.metrics) await metricsRoutes(app, deps.metrics);
   await eventRoutes(app, deps);
-  await webRoutes(app, deps);
+  await webRoutes(app);
   await commonsRoutes(app, deps);
   return app;
 }

@@ -3,7 +3,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock } from '../lib/fake-clock.js';
+import { FakeClock } from '../lib/testing/fake-clock.js';
 import { startHarness, type Harness } from '../../test/support/director-harness.js';
 import { createRateLimiter } from './rate-limit.js';
 

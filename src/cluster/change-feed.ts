@@ -3,10 +3,10 @@
 import type { DirectorEvents } from '../lib/events.js';
 import type { Logger } from '../lib/logger.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
-import type { Store, TaskChangeNotice } from '../store/store.js';
+import type { ClusterStore, TaskChangeNotice } from '../store/store.js';
 
 export interface ChangeFeedDeps {
-  readonly store: Required<Pick<Store, 'watchTaskChanges'>>;
+  readonly store: Pick<ClusterStore, 'watchTaskChanges'>;
   readonly scheduler: Pick<Scheduler, 'taskChanged' | 'reconcile'>;
   readonly events: DirectorEvents;
   readonly logger: Logger;

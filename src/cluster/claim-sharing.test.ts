@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FakeClock } from '../lib/fake-clock.js';
+import { FakeClock } from '../lib/testing/fake-clock.js';
 import { createLogger } from '../lib/logger.js';
 import { createClaimSharing, preferredReplica } from './claim-sharing.js';
 

@@ -3,10 +3,10 @@
 import type { Clock, TimerHandle } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { ClaimSharing } from '../scheduler/scheduler-context.js';
-import type { Store } from '../store/store.js';
+import type { ClusterStore } from '../store/store.js';
 
 export interface ClaimSharingDeps {
-  readonly store: Required<Pick<Store, 'liveReplicas'>>;
+  readonly store: Pick<ClusterStore, 'liveReplicas'>;
   readonly instanceId: string;
   readonly clock: Clock;
   readonly logger: Logger;

@@ -4,15 +4,15 @@ import type { Config } from '../config.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import type { DirectorEvents } from '../lib/events.js';
 import type { Logger } from '../lib/logger.js';
-import { createOffsetClock, type OffsetClock } from '../lib/offset-clock.js';
+import { createOffsetClock, type OffsetClock } from './offset-clock.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { ClaimSharing } from '../scheduler/scheduler-context.js';
-import type { Store } from '../store/store.js';
+import type { ClusterStore } from '../store/store.js';
 import { startChangeFeed } from './change-feed.js';
 import { createClaimSharing, type ReplicaSharing } from './claim-sharing.js';
 
 export interface ClusterModeDeps {
-  readonly store: Store;
+  readonly store: ClusterStore;
   readonly config: Pick<Config, 'instanceId' | 'clockSkewMaxMs'>;
   readonly logger: Logger;
   /** A clock given by a test is used as is; otherwise this machine's clock moved onto the database's. */
@@ -21,7 +21,7 @@ export interface ClusterModeDeps {
 
 export interface ClusterMode {
   readonly clock: Clock;
-  readonly sharing: ClaimSharing | undefined;
+  readonly sharing: ClaimSharing;
   /**
    * Starts watching changes and live replicas. Call it before the scheduler starts: a write committed
    * after the watch began is notified, one before is in the scheduler's first read, none falls between.
@@ -42,10 +42,7 @@ export async function prepareClusterMode(deps: ClusterModeDeps): Promise<Cluster
     logger.info({ offsetMs: offsetClock.offsetMs() }, `slots are timed by the database clock (this machine's differs by ${offsetClock.offsetMs()} ms)`);
   }
   const clock = deps.clock ?? offsetClock ?? systemClock;
-  const liveReplicas = store.liveReplicas?.bind(store);
-  const sharing: ReplicaSharing | undefined = liveReplicas === undefined
-    ? undefined
-    : createClaimSharing({ store: { liveReplicas }, instanceId: config.instanceId, clock, logger });
+  const sharing: ReplicaSharing = createClaimSharing({ store, instanceId: config.instanceId, clock, logger });
   let unwatch: (() => Promise<void>) | undefined;
   let stopping: Promise<void> | undefined;
 
@@ -53,20 +50,14 @@ export async function prepareClusterMode(deps: ClusterModeDeps): Promise<Cluster
     clock,
     sharing,
     async start({ scheduler, events }) {
-      const watchTaskChanges = store.watchTaskChanges?.bind(store);
-      if (watchTaskChanges !== undefined && unwatch === undefined) {
-        unwatch = await startChangeFeed({
-          store: { watchTaskChanges }, scheduler, events, logger,
-          ...(sharing === undefined ? {} : { replicasChanged: () => void sharing.refresh() }),
-        });
-      }
+      unwatch ??= await startChangeFeed({ store, scheduler, events, logger, replicasChanged: () => void sharing.refresh() });
       // After the watch: it is the watch's connection that makes this replica live for the others.
-      await sharing?.start();
+      await sharing.start();
     },
     stop() {
       stopping ??= (async () => {
         await unwatch?.();
-        sharing?.stop();
+        sharing.stop();
         offsetClock?.stop();
       })();
       return stopping;

@@ -26,7 +26,18 @@ export class DirectorEvents {
     this.emitter.emit(name, payload);
   }
 
-  on<K extends DirectorEventName>(name: K, listener: (payload: DirectorEventMap[K]) => void): () => void {
+  /**
+   * Emits and resolves once every listener's returned promise has settled: a task write is announced
+   * completely (the tasks folder's file written) before it is answered. A listener's failure is its
+   * own to report; it does not reject here.
+   */
+  async emitAndWait<K extends DirectorEventName>(name: K, payload: DirectorEventMap[K]): Promise<void> {
+    const listeners = this.emitter.listeners(name) as Array<(payload: DirectorEventMap[K]) => unknown>;
+    await Promise.allSettled(listeners.map(async (listener) => listener(payload)));
+  }
+
+  /** A listener may return a promise: emitAndWait waits for it, emit does not. */
+  on<K extends DirectorEventName>(name: K, listener: (payload: DirectorEventMap[K]) => unknown): () => void {
     this.emitter.on(name, listener);
     return () => this.emitter.off(name, listener);
   }

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
-import { failure, startTestPool, watchEventLoop, type TestPool } from './test-support/test-pool.js';
+import { failure, startTestPool, watchEventLoop, type TestPool } from './testing/test-pool.js';
 
 const { encodeFrame, createFrameReader } = createRequire(import.meta.url)('./executor/frames.cjs') as {
   encodeFrame(header: object, body?: Buffer | null): Buffer;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { executorFile } from './executor-launch.js';
-import { failure, startTestPool, type TestPool } from './test-support/test-pool.js';
+import { failure, startTestPool, type TestPool } from './testing/test-pool.js';
 
 const SECRET = 'fake-secret-4f1c9e';
 const probeFile = path.join(tmpdir(), `director-strict-probe-${process.pid}`);

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { EXECUTOR_NICENESS } from './executor-launch.js';
-import { failure, startTestPool, watchEventLoop, type LoopWatch, type TestPool } from './test-support/test-pool.js';
+import { failure, startTestPool, watchEventLoop, type LoopWatch, type TestPool } from './testing/test-pool.js';
 
 describe('executor pool: script runtime', () => {
   let t: TestPool;
@@ -194,7 +194,7 @@ function alive(pid: number): boolean {
 describe('executor pool: when Director dies', { skip: process.platform !== 'linux' }, () => {
   for (const policy of ['strict', 'trusted']) {
     test(`a ${policy} executor spinning in an endless loop dies with a SIGKILLed Director`, async () => {
-      const owner = spawn(process.execPath, ['--import', 'tsx', new URL('./test-support/looping-pool.ts', import.meta.url).pathname, policy], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const owner = spawn(process.execPath, ['--import', 'tsx', new URL('./testing/looping-pool.ts', import.meta.url).pathname, policy], { stdio: ['ignore', 'pipe', 'inherit'] });
       await new Promise<void>((resolve, reject) => {
         owner.stdout.on('data', (chunk: Buffer) => { if (chunk.toString().includes('looping')) resolve(); });
         owner.once('exit', () => reject(new Error('the pool process exited early')));

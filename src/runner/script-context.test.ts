@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ScriptPolicy } from '../config.js';
-import { startTestPool, type TestPool } from './test-support/test-pool.js';
+import { startTestPool, type TestPool } from './testing/test-pool.js';
 
 /** Leaves an implicit global and a prototype change, and reports what it found of earlier runs. */
 const LEAVES_STATE = `

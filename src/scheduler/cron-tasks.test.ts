@@ -3,7 +3,7 @@
 
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock } from '../lib/fake-clock.js';
+import { FakeClock } from '../lib/testing/fake-clock.js';
 import { createHarness, HOUR, MINUTE, SECOND, type Harness } from './testing/scheduler-harness.js';
 
 const at = (iso: string): number => Date.parse(iso);

@@ -9,7 +9,8 @@ import { decideOverlap } from './overlap.js';
 import type { RunLifecycle } from './run-lifecycle.js';
 import { isCurrent, iso, STORE_CHUNK, type SchedulerContext } from './scheduler-context.js';
 import type { SkipRecorder } from './skip-recorder.js';
-import { isIdle, type TaskPlan, type WaitingSlot } from './task-plan.js';
+import type { TaskPlan } from './task-plan.js';
+import { aheadDone, aheadTaken, claimedElsewhere, hasBacklog, isIdle, queuedRuns, runBegun, runEnded, slotMissed, slotWaits, waitingClaimed, waitingWithdrawn, workOf } from './task-state.js';
 
 /** Slots of one task to handle, oldest first (several after downtime or a late wake-up). */
 export interface DueSlots {
@@ -21,7 +22,7 @@ interface Claim {
   readonly plan: TaskPlan;
   readonly slot: number;
   /** `now`: run at once; `queue`: wait behind the running one; `ahead`: hold until the slot's instant. */
-  readonly mode: 'now' | 'ahead' | WaitingSlot;
+  readonly mode: 'now' | 'ahead' | 'queue';
 }
 
 type SlotItem = Extract<AheadItem, { kind: 'slot' }>;
@@ -37,13 +38,8 @@ interface Pending {
 const key = (taskId: string, slot: number): string => `${slot}\u0000${taskId}`;
 const CHANGED = 'not started: the task was stopped, deleted or rescheduled after its slot was claimed';
 
-/** Runs that wait behind the running one (claimed or being claimed); catch-up slots sit behind. */
-function queuedCount(plan: TaskPlan): number {
-  return plan.waiting.filter((w) => w.run !== null || w.claiming).length;
-}
-
 export function createDispatcher(ctx: SchedulerContext, skips: SkipRecorder, runs: RunLifecycle, ahead: AheadQueue) {
-  const { store, clock, config, events, sharing } = ctx;
+  const { store, held, clock, config, events, sharing } = ctx;
   const owner = config.instanceId;
   const preferred = (plan: TaskPlan): boolean => sharing === undefined || sharing.prefers(plan.task.id);
 
@@ -60,7 +56,7 @@ export function createDispatcher(ctx: SchedulerContext, skips: SkipRecorder, run
       if (first === undefined || !isCurrent(ctx, plan)) continue;
       if (first > now && !preferred(plan)) {
         // Left to the preferred replica: not claimed ahead, and not worth a wake-up at its instant.
-        plan.aheadSlots.push(first);
+        plan.update((s) => aheadTaken(s, first));
         yieldedAhead.push({ plan, slot: first, ahead: true });
         continue;
       }
@@ -70,12 +66,12 @@ export function createDispatcher(ctx: SchedulerContext, skips: SkipRecorder, run
       }
       const overlap = plan.task.settings.overlap;
       if (overlap !== 'allow') runs.dropRetry(plan, `retry dropped: slot ${iso(first)} has come`);
-      const backlog = plan.waiting.some((w) => w.run === null && !w.claiming);
+      const backlog = hasBacklog(plan.state);
       // Several overdue slots (catch-up "all") run one after another unless overlap allows them together.
       const current = overlap === 'allow' ? slots : backlog ? [] : [first];
       const later = overlap === 'allow' ? [] : backlog ? slots : rest;
       for (const slot of current) {
-        if (plan.knownIdle) decide(plan, slot, undefined, claims);
+        if (plan.state.knownIdle) decide(plan, slot, undefined, claims);
         else unknown.push({ plan, slot });
       }
       for (const slot of later) addBacklog(plan, slot);
@@ -115,8 +111,7 @@ export function createDispatcher(ctx: SchedulerContext, skips: SkipRecorder, run
       if (yielded === batch) yielded = undefined;
       for (const item of batch.unknown) {
         if (!item.ahead) continue;
-        const at = item.plan.aheadSlots.indexOf(item.slot);
-        if (at >= 0) item.plan.aheadSlots.splice(at, 1);
+        item.plan.update((s) => aheadDone(s, item.slot));
         if (isCurrent(ctx, item.plan) && item.plan.task.settings.overlap !== 'allow') runs.dropRetry(item.plan, `retry dropped: slot ${iso(item.slot)} has come`);
       }
       return checkThenClaim(batch.unknown, batch.claims);
@@ -125,9 +120,9 @@ export function createDispatcher(ctx: SchedulerContext, skips: SkipRecorder, run
 
   /** An idle task's coming slot is claimed now; a busy or unknown one is decided at its instant. */
   function takeAhead(plan: TaskPlan, slot: number, claims: Claim[]): void {
-    plan.aheadSlots.push(slot);
-    const free = plan.task.settings.overlap === 'allow' || isIdle(plan);
-    if (plan.knownIdle && free) claims.push({ plan, slot, mode: 'ahead' });
+    const state = plan.update((s) => aheadTaken(s, slot));
+    const free = plan.task.settings.overlap === 'allow' || isIdle(state);
+    if (state.knownIdle && free) claims.push({ plan, slot, mode: 'ahead' });
     else ahead.push({ kind: 'slot', plan, at: slot, run: null });
   }
 
@@ -139,8 +134,7 @@ export function createDispatcher(ctx: SchedulerContext, skips: SkipRecorder, run
   function dispatchAhead(items: readonly SlotItem[], now: number): void {
     const fresh: DueSlots[] = [];
     for (const { plan, at: slot, run } of items) {
-      const at = plan.aheadSlots.indexOf(slot);
-      if (at >= 0) plan.aheadSlots.splice(at, 1);
+      plan.update((s) => aheadDone(s, slot));
       if (run === null) {
         fresh.push({ plan, slots: [slot] });
         continue;
@@ -151,13 +145,13 @@ export function createDispatcher(ctx: SchedulerContext, skips: SkipRecorder, run
       }
       const overlap = plan.task.settings.overlap;
       if (overlap !== 'allow') runs.dropRetry(plan, `retry dropped: slot ${iso(slot)} has come`);
-      const decision = decideOverlap(overlap, { active: plan.active, waiting: queuedCount(plan) });
+      const decision = decideOverlap(overlap, { active: workOf(plan.state).active, waiting: queuedRuns(plan.state) });
       if (decision.action === 'skip') {
         runs.cancelRun(run, decision.reason);
       } else if (decision.action === 'queue') {
-        plan.waiting.push({ slot, run, claiming: false });
+        plan.update((s) => slotWaits(s, { kind: 'claimed', slot, run }));
       } else {
-        plan.active += 1;
+        plan.update(runBegun);
         runs.startRun(plan, run);
       }
     }
@@ -165,7 +159,7 @@ export function createDispatcher(ctx: SchedulerContext, skips: SkipRecorder, run
   }
 
   function decide(plan: TaskPlan, slot: number, remoteOwner: string | undefined, claims: Claim[]): void {
-    const decision = decideOverlap(plan.task.settings.overlap, { active: plan.active, waiting: queuedCount(plan), remoteOwner });
+    const decision = decideOverlap(plan.task.settings.overlap, { active: workOf(plan.state).active, waiting: queuedRuns(plan.state), remoteOwner });
     if (decision.action === 'skip') {
       skips.record({ taskId: plan.task.id, slot, attempt: 1, reason: decision.reason });
       // Catch-up slots behind a skipped one must not stall when nothing of the task runs here.
@@ -173,22 +167,21 @@ export function createDispatcher(ctx: SchedulerContext, skips: SkipRecorder, run
       return;
     }
     if (decision.action === 'run') {
-      plan.active += 1;
+      plan.update(runBegun);
       claims.push({ plan, slot, mode: 'now' });
       return;
     }
-    const waiting: WaitingSlot = { slot, run: null, claiming: true };
-    plan.waiting.push(waiting);
-    claims.push({ plan, slot, mode: waiting });
+    plan.update((s) => slotWaits(s, { kind: 'claiming', slot }));
+    claims.push({ plan, slot, mode: 'queue' });
   }
 
   function addBacklog(plan: TaskPlan, slot: number): void {
-    if (plan.waiting.length >= config.catchUpMax) {
-      plan.missed += 1;
+    if (workOf(plan.state).waiting.length >= config.catchUpMax) {
+      plan.update(slotMissed);
       skips.record({ taskId: plan.task.id, slot, attempt: 1, reason: `missed: ${config.catchUpMax} slots already wait to catch up` });
       return;
     }
-    plan.waiting.push({ slot, run: null, claiming: false });
+    plan.update((s) => slotWaits(s, { kind: 'queued', slot }));
   }
 
   /**
@@ -202,9 +195,7 @@ export function createDispatcher(ctx: SchedulerContext, skips: SkipRecorder, run
       const ids = [...new Set(unknown.map((u) => u.plan.task.id))];
       let running: Map<string, RunRecord[]>;
       try {
-        const found = store.runningRunsOf !== undefined
-          ? await store.runningRunsOf(ids)
-          : (await Promise.all(ids.map((id) => store.runningRuns(id)))).flat();
+        const found = await store.runningRuns(ids);
         running = new Map(ids.map((id) => [id, []]));
         for (const run of found) running.get(run.taskId)?.push(run);
       } catch (error) {
@@ -249,12 +240,13 @@ export function createDispatcher(ctx: SchedulerContext, skips: SkipRecorder, run
       return;
     }
     const byKey = new Map<string, RunRecord>();
+    for (const run of won) held.hold(run);
     for (const run of won) if (run.slot !== null) byKey.set(key(run.taskId, run.slot), run);
     for (const claim of chunk) {
       const run = byKey.get(key(claim.plan.task.id, claim.slot));
       if (run === undefined) {
         // Another replica owns this slot (or a restart already recorded it): it is not ours to run.
-        claim.plan.knownIdle = false;
+        claim.plan.update(claimedElsewhere);
         release(claim);
         runs.drain(claim.plan);
         continue;
@@ -275,23 +267,16 @@ export function createDispatcher(ctx: SchedulerContext, skips: SkipRecorder, run
     if (mode === 'ahead') ahead.push({ kind: 'slot', plan, at: claim.slot, run });
     else if (mode === 'now') runs.startRun(plan, run);
     else {
-      mode.run = run;
-      mode.claiming = false;
+      plan.update((s) => waitingClaimed(s, claim.slot, run));
       runs.drain(plan);
     }
   }
 
   function release(claim: Claim): void {
     const { plan, mode } = claim;
-    if (mode === 'now') {
-      plan.active -= 1;
-    } else if (mode === 'ahead') {
-      const at = plan.aheadSlots.indexOf(claim.slot);
-      if (at >= 0) plan.aheadSlots.splice(at, 1);
-    } else {
-      const at = plan.waiting.indexOf(mode);
-      if (at >= 0) plan.waiting.splice(at, 1);
-    }
+    if (mode === 'now') plan.update(runEnded);
+    else if (mode === 'ahead') plan.update((s) => aheadDone(s, claim.slot));
+    else plan.update((s) => waitingWithdrawn(s, claim.slot));
   }
 
   return { handle, dispatchAhead };

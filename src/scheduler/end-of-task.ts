@@ -4,6 +4,7 @@ import { hasEnded } from '../domain/schedule.js';
 import type { Task } from '../domain/task.js';
 import { isCurrent, type SchedulerContext } from './scheduler-context.js';
 import type { TaskPlan } from './task-plan.js';
+import { endReached, isDraining } from './task-state.js';
 
 export interface EndOfTaskHooks {
   /** Removes the plan (nothing of it left to run). */
@@ -13,11 +14,7 @@ export interface EndOfTaskHooks {
 }
 
 export function createEndOfTask(ctx: SchedulerContext, hooks: EndOfTaskHooks) {
-  const { store, clock, events, logger } = ctx;
-
-  function idle(plan: TaskPlan): boolean {
-    return plan.active === 0 && plan.waiting.length === 0 && plan.retry === undefined;
-  }
+  const { store, tasks, clock, logger } = ctx;
 
   /**
    * The store delete is the claim: only the replica whose delete removed the row reports the end.
@@ -25,9 +22,9 @@ export function createEndOfTask(ctx: SchedulerContext, hooks: EndOfTaskHooks) {
    * plan stays until they are done, so their claims do not find it retired.
    */
   async function endTask(plan: TaskPlan): Promise<void> {
-    if (!isCurrent(ctx, plan) || plan.ending) return;
+    if (!isCurrent(ctx, plan) || isDraining(plan.state)) return;
     const id = plan.task.id;
-    const deleted = await store.deleteEndedTask(id, clock.now());
+    const deleted = await tasks.deleteEnded(id, clock.now());
     if (!isCurrent(ctx, plan)) return;
     if (!deleted) {
       // Another replica ended it, or the task changed (end moved, stopped) after this plan was made.
@@ -41,15 +38,14 @@ export function createEndOfTask(ctx: SchedulerContext, hooks: EndOfTaskHooks) {
       hooks.replan(id, task);
       return;
     }
-    plan.ending = true;
+    const state = plan.update(endReached);
     logger.info({ taskId: id, endMs: plan.task.endMs }, 'task reached its end and was deleted; its runs are kept');
-    events.emit('task:changed', { id, change: 'ended' });
-    if (idle(plan)) hooks.retire(plan, 'ended');
+    if (state.phase.kind === 'ended') hooks.retire(plan, 'ended');
   }
 
   /** Called by the run lifecycle once an ending plan has nothing left to run. */
   function endWhenDrained(plan: TaskPlan): void {
-    if (plan.ending && idle(plan) && ctx.plans.get(plan.task.id) === plan) hooks.retire(plan, 'ended');
+    if (plan.state.phase.kind === 'ended' && ctx.plans.get(plan.task.id) === plan) hooks.retire(plan, 'ended');
   }
 
   return { endTask, endWhenDrained };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FakeClock } from '../lib/fake-clock.js';
+import { FakeClock } from '../lib/testing/fake-clock.js';
 import { createPrepareAhead, PREFETCH_AHEAD_MS, prefetchLeadMs } from './prepare-ahead.js';
 
 describe('prepare ahead', () => {

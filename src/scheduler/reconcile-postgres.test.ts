@@ -6,10 +6,11 @@ import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import { parseTask, type TaskDoc } from '../domain/task.js';
 import { DirectorEvents } from '../lib/events.js';
-import { FakeClock } from '../lib/fake-clock.js';
+import { FakeClock } from '../lib/testing/fake-clock.js';
 import { createLogger } from '../lib/logger.js';
 import { openPostgresStore } from '../store/postgres/postgres-store.js';
 import type { Store } from '../store/store.js';
+import { createHeldRuns } from '../runs/held-runs.js';
 import { createScheduler } from './scheduler.js';
 import { RecordingRunner } from './testing/recording-runner.js';
 
@@ -47,7 +48,9 @@ describe('re-reading tasks on PostgreSQL', () => {
     const clock = new FakeClock(T0);
     const events = new DirectorEvents();
     const config = { catchUpMax: 100, leaseMs: 30_000, instanceId: 'director-a', reconcileMs: 5000 };
-    const scheduler = createScheduler({ config, store, runner: new RecordingRunner({ store, clock, events }), events, clock, logger: createLogger('silent') });
+    const held = createHeldRuns(config.instanceId);
+    const tasks = { deleteEnded: (id: string, nowMs: number) => store.deleteEndedTask(id, nowMs) };
+    const scheduler = createScheduler({ config, store, held, tasks, runner: new RecordingRunner({ store, clock, events }), events, clock, logger: createLogger('silent') });
     const put = (doc: TaskDoc, at = clock.now()) => raw.putTask(parseTask({ script: 'x.js', ...doc }, { fallbackId: String(doc.id), createdMs: T0, nowMs: at }));
     try {
       for (let i = 0; i < 50; i++) await put({ id: `t${i}`, running: true, init: T0, interval: 60_000 });

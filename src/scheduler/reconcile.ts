@@ -3,6 +3,7 @@
 import type { Task } from '../domain/task.js';
 import type { Store, TaskVersion } from '../store/store.js';
 import { isSchedulable, type TaskPlan } from './task-plan.js';
+import { isDraining } from './task-state.js';
 
 export interface TaskDiff {
   /** Tasks to re-plan from the snapshot: new, changed by another replica, stopped or made on-demand. */
@@ -31,12 +32,12 @@ export function diffVersions(snapshot: readonly TaskVersion[], plans: ReadonlyMa
     seen.add(task.id);
     if (!settled(task.id)) continue;
     const plan = plans.get(task.id);
-    const same = plan !== undefined ? plan.task.updatedMs === task.updatedMs && !plan.ending : !task.schedulable;
+    const same = plan !== undefined ? plan.task.updatedMs === task.updatedMs && !isDraining(plan.state) : !task.schedulable;
     if (!same) changed.push(task.id);
   }
   const removed: TaskPlan[] = [];
   for (const plan of plans.values()) {
-    if (!seen.has(plan.task.id) && !plan.ending && settled(plan.task.id)) removed.push(plan);
+    if (!seen.has(plan.task.id) && !isDraining(plan.state) && settled(plan.task.id)) removed.push(plan);
   }
   return { changed, removed };
 }

@@ -1,6 +1,5 @@
 // Re-plans a task after it changed: a local write (taskChanged), another replica's write (the reconcile pass), or its retirement.
 
-import { isSlot } from '../domain/schedule.js';
 import type { Task } from '../domain/task.js';
 import type { TimerHandle } from '../lib/clock.js';
 import { readTaskChanges } from './reconcile.js';
@@ -8,6 +7,7 @@ import type { RunLifecycle } from './run-lifecycle.js';
 import type { SchedulerContext } from './scheduler-context.js';
 import type { DueEntry, SlotHeap } from './slot-heap.js';
 import { isSchedulable, newPlan, planEntry, replanAfter, type TaskPlan } from './task-plan.js';
+import { isDraining, taskReplaced } from './task-state.js';
 
 export interface ReplanningParts {
   readonly heap: SlotHeap;
@@ -33,7 +33,8 @@ export function createReplanning(ctx: SchedulerContext, parts: ReplanningParts) 
       plans.delete(id);
       heap.delete(id);
     }
-    if (plan.lastHandled !== undefined) handledBefore.set(id, plan.lastHandled);
+    const { lastHandled } = plan.state;
+    if (lastHandled !== undefined) handledBefore.set(id, lastHandled);
     runs.dropRetry(plan, `retry dropped: the task was ${reason}`);
     runs.cancelWaiting(plan, `not started: the task was ${reason}`);
   }
@@ -47,7 +48,7 @@ export function createReplanning(ctx: SchedulerContext, parts: ReplanningParts) 
       if (plan !== undefined) retire(plan, task === undefined ? 'deleted' : task.running ? 'made on-demand' : 'stopped');
       return;
     }
-    if (plan !== undefined && plan.ending) {
+    if (plan !== undefined && isDraining(plan.state)) {
       retire(plan, 'replaced');
       plan = undefined;
     }
@@ -56,12 +57,11 @@ export function createReplanning(ctx: SchedulerContext, parts: ReplanningParts) 
       handledBefore.delete(id);
       plans.set(id, plan);
     } else {
-      plan.task = task;
       // A slot claimed ahead that is off the new grid will be skipped at its instant: not "next" any more.
-      plan.aheadSlots = plan.aheadSlots.filter((slot) => isSlot(task, slot));
+      plan.update((s) => taskReplaced(s, task));
     }
     const now = clock.now();
-    const entry = planEntry(task, replanAfter({ task, nowMs: now, lastHandled: plan.lastHandled, previous }), now);
+    const entry = planEntry(task, replanAfter({ task, nowMs: now, lastHandled: plan.state.lastHandled, previous }), now);
     if (entry === undefined) heap.delete(id);
     else heap.set(entry);
   }
@@ -102,12 +102,13 @@ export function createReplanning(ctx: SchedulerContext, parts: ReplanningParts) 
   }
 
   function scheduleReconcile(): void {
-    if (store.kind !== 'postgres' || !ctx.isActive()) return;
+    const every = config.reconcileMs;
+    if (every === null || !ctx.isActive()) return;
     reconcileTimer = clock.setTimer(() => {
       // While the store is unreachable there is nothing to read; the probe's recovery re-arms claims.
       if (ctx.claimsPaused()) scheduleReconcile();
       else ctx.track(reconcile().finally(scheduleReconcile), 're-reading tasks for changes made by other replicas');
-    }, config.reconcileMs);
+    }, every);
   }
 
   /** The scheduler stops: no more re-reads, and changes being read are forgotten. */

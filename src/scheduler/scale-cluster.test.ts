@@ -3,9 +3,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseTask } from '../domain/task.js';
-import { FakeClock, settle } from '../lib/fake-clock.js';
+import { FakeClock, settle } from '../lib/testing/fake-clock.js';
 import { createLogger } from '../lib/logger.js';
-import { createLeaseKeeper } from './lease-keeper.js';
+import { createLeaseKeeper } from '../runs/lease-keeper.js';
 import { createHarness, dispatchedAt, HOUR, MINUTE, SECOND, T0 } from './testing/scheduler-harness.js';
 
 /** Lets chunked claim batches and their dispatch finish (each chunk yields one turn). */
@@ -96,9 +96,10 @@ describe('changes made by another replica', () => {
 describe('lease keeper', () => {
   it('renews the leases of this process\'s running runs before they run out', async () => {
     const h = await createHarness();
-    const keeper = createLeaseKeeper({ config: h.config, store: h.store, clock: h.clock, events: h.events, logger: createLogger('silent') });
+    const keeper = createLeaseKeeper({ config: h.config, store: h.store, held: h.held, clock: h.clock, events: h.events, logger: createLogger('silent') });
     try {
       const [run] = await h.store.claimSlots([{ taskId: 'mine', slot: T0, owner: h.config.instanceId, nowMs: h.clock.now(), leaseMs: h.config.leaseMs }]);
+      h.held.hold(run);
       keeper.start();
       await h.advance(3 * h.config.leaseMs);
       const renewed = await h.store.getRun(run!.id);
@@ -112,7 +113,7 @@ describe('lease keeper', () => {
 
   it('declares the run of a replica that stopped renewing lost, and the task with retries runs it again', async () => {
     const h = await createHarness();
-    const keeper = createLeaseKeeper({ config: h.config, store: h.store, clock: h.clock, events: h.events, logger: createLogger('silent') });
+    const keeper = createLeaseKeeper({ config: h.config, store: h.store, held: h.held, clock: h.clock, events: h.events, logger: createLogger('silent') });
     try {
       await h.put({ id: 'a', running: true, init: T0, interval: HOUR, retries: { max: 1, backoffMs: SECOND } });
       await h.scheduler.start();

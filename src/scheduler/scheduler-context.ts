@@ -6,12 +6,26 @@ import type { Clock } from '../lib/clock.js';
 import type { DirectorEvents } from '../lib/events.js';
 import type { Logger } from '../lib/logger.js';
 import type { TaskRunner } from '../runner/runner.js';
+import type { HeldRuns } from '../runs/held-runs.js';
 import type { Store } from '../store/store.js';
+import type { TaskWrites } from '../tasks/task-writes.js';
 import type { TaskPlan } from './task-plan.js';
 
+export interface SchedulerConfig extends Pick<Config, 'catchUpMax' | 'leaseMs' | 'instanceId'> {
+  /**
+   * How often every task is re-read for changes other replicas made (cluster mode: notifications can
+   * be missed); null for a single Director, whose store nobody else writes.
+   */
+  readonly reconcileMs: number | null;
+}
+
 export interface SchedulerDeps {
-  readonly config: Pick<Config, 'catchUpMax' | 'leaseMs' | 'instanceId' | 'reconcileMs'>;
+  readonly config: SchedulerConfig;
   readonly store: Store;
+  /** The runs this process holds: every run the scheduler claims or inserts, until it cancels it. */
+  readonly held: Pick<HeldRuns, 'hold' | 'release'>;
+  /** End-of-task deletes through the task-write service, which announces it. */
+  readonly tasks: Pick<TaskWrites, 'deleteEnded'>;
   readonly runner: Pick<TaskRunner, 'runClaimed' | 'prepare' | 'prefetch' | 'forget'>;
   readonly events: DirectorEvents;
   readonly clock: Clock;

@@ -2,7 +2,7 @@
 
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { settle } from '../lib/fake-clock.js';
+import { settle } from '../lib/testing/fake-clock.js';
 import { PREPARE_AHEAD_MS, PREFETCH_AHEAD_MS } from './prepare-ahead.js';
 import { createHarness, dispatchedAt, DAY, HOUR, MINUTE, SECOND, T0, type Harness } from './testing/scheduler-harness.js';
 

@@ -16,6 +16,7 @@ import { createReplanning } from './replanning.js';
 import { planStartUp } from './start-up.js';
 import { createStoreOutage, requeueFailedClaims } from './store-outage.js';
 import { planEntry, type TaskPlan } from './task-plan.js';
+import { slotsHandled, workOf } from './task-state.js';
 
 export type { Scheduler, SchedulerDeps, TaskScheduleStats } from './scheduler-context.js';
 
@@ -169,14 +170,13 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     const { task } = plan;
     const overdueUntilMs = Math.max(now, slot); // a slot of the claim window is due at its instant
     const caught = planCatchUp({ spec: task, policy: task.settings.catchUp, handledMs: slot - 1, overdueUntilMs, max: config.catchUpMax, cause: 'late' });
-    plan.lastHandled = Math.max(plan.lastHandled ?? Number.NEGATIVE_INFINITY, caught.resumeAfterMs);
+    const { lastHandled } = plan.update((s) => slotsHandled(s, caught.resumeAfterMs, caught.missedLatest === undefined ? 0 : caught.missed));
     if (caught.missedLatest !== undefined) {
-      plan.missed += caught.missed;
       if (afterOutage) logger.debug({ taskId: task.id, missed: caught.missed, lateMs: now - slot }, 'missed slots during the database outage');
       else logger.warn({ taskId: task.id, missed: caught.missed, lateMs: now - slot }, 'woke late: missed slots are recorded as skipped');
       skips.record({ taskId: task.id, slot: caught.missedLatest, attempt: 1, reason: missedReason(caught.missed, 'late', now - slot) });
     }
-    const next = planEntry(task, plan.lastHandled, now);
+    const next = planEntry(task, lastHandled ?? caught.resumeAfterMs, now);
     if (next !== undefined) heap.set(next);
     return [...caught.run];
   }
@@ -287,7 +287,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   }
 
   function nextExecution(taskId: string): number | undefined {
-    const claimedAhead = plans.get(taskId)?.aheadSlots[0];
+    const claimedAhead = plans.get(taskId)?.state.aheadSlots[0];
     if (claimedAhead !== undefined) return claimedAhead;
     const entry = heap.get(taskId);
     return entry?.kind === 'slot' ? entry.at : undefined;
@@ -302,7 +302,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   function stats(taskId: string): TaskScheduleStats | undefined {
     const plan = plans.get(taskId);
     if (plan === undefined) return undefined;
-    return { missedSlots: plan.missed, waitingSlots: plan.waiting.length, activeRuns: plan.active, retryPending: plan.retry !== undefined };
+    const work = workOf(plan.state);
+    return { missedSlots: plan.state.missed, waitingSlots: work.waiting.length, activeRuns: work.active, retryPending: work.retry !== undefined };
   }
 
   const claimsPausedReason = (): string | undefined => (state === 'running' ? outage.reason() : undefined);

@@ -43,8 +43,7 @@ export function planStartUp(input: StartUpInput): StartUpPlan {
     const handledMs = Math.max(latest ?? Number.NEGATIVE_INFINITY, task.updatedMs);
     const plan = planCatchUp({ spec: task, policy: task.settings.catchUp, handledMs, overdueUntilMs, max: input.catchUpMax, cause: 'down' });
     const overdue = plan.run.length + plan.missed > 0;
-    const taskPlan = newPlan(task, overdue ? plan.resumeAfterMs : latest);
-    taskPlan.missed = plan.missed;
+    const taskPlan = newPlan(task, overdue ? plan.resumeAfterMs : latest, plan.missed);
     result.plans.push(taskPlan);
     const entry = planEntry(task, plan.resumeAfterMs, nowMs);
     if (entry) result.entries.push(entry);

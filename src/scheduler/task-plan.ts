@@ -1,57 +1,49 @@
-// What the scheduler keeps per running task, and the pure rules for its next due instant.
+// The scheduler's handle on one planned task (its state lives in task-state.ts), and the pure rules for its next due instant.
 
-import type { RunRecord } from '../domain/run.js';
 import { hasEnded, hasSlots, isSlot, nextSlot } from '../domain/schedule.js';
 import type { Task } from '../domain/task.js';
-import type { TimerHandle } from '../lib/clock.js';
 import type { DueEntry } from './slot-heap.js';
+import { newTaskState, type TaskState } from './task-state.js';
 
-/** A slot waiting for the task's previous run: a queued slot (claimed) or a catch-up slot (claimed on its turn). */
-export interface WaitingSlot {
-  readonly slot: number;
-  /** The claimed run; null while unclaimed (catch-up) or while its claim is in flight. */
-  run: RunRecord | null;
-  claiming: boolean;
+/**
+ * One planning of a task: the scheduler's map holds one per running task, and a plan that is no longer
+ * the map's (stopped, deleted, replaced) is how in-flight work learns that it is stale. Its state
+ * changes only through the transitions of task-state.ts.
+ */
+export class TaskPlan {
+  private current: TaskState;
+
+  constructor(state: TaskState) {
+    this.current = state;
+  }
+
+  get state(): TaskState {
+    return this.current;
+  }
+
+  get task(): Task {
+    return this.current.task;
+  }
+
+  /** Applies one transition of task-state.ts; returns the new state. */
+  update(transition: (state: TaskState) => TaskState): TaskState {
+    this.current = transition(this.current);
+    return this.current;
+  }
+
+  /** Applies a transition that also hands back what it took out of the state (a waiting slot, runs to cancel). */
+  take<T extends { readonly state: TaskState }>(transition: (state: TaskState) => T): T {
+    const result = transition(this.current);
+    this.current = result.state;
+    return result;
+  }
 }
 
-export interface PendingRetry {
-  readonly slot: number;
-  /** The attempt the retry will be. */
-  readonly attempt: number;
-  readonly timer: TimerHandle;
-}
-
-export interface TaskPlan {
-  task: Task;
-  /** The newest slot handled here (run, skipped, missed or lost to another replica): never handled again. */
-  lastHandled: number | undefined;
-  /** Runs of the task dispatched here and not finished, plus claims in flight that would become runs. */
-  active: number;
-  waiting: WaitingSlot[];
-  retry: PendingRetry | undefined;
-  /**
-   * True while this process ran the task's newest slot itself, so no other replica's run can be
-   * going; otherwise the overlap check asks the store for running runs first.
-   */
-  knownIdle: boolean;
-  /** Slots not run because they were overdue (downtime, late wake-ups), since this process started. */
-  missed: number;
-  /** End has passed, but deletion waits for the waiting slots to drain. */
-  ending: boolean;
-  /** Slots taken from the plan ahead of their instant (claimed early or deferred), oldest first. */
-  aheadSlots: number[];
-}
-
-export function newPlan(task: Task, lastHandled: number | undefined): TaskPlan {
-  return { task, lastHandled, active: 0, waiting: [], retry: undefined, knownIdle: false, missed: 0, ending: false, aheadSlots: [] };
+export function newPlan(task: Task, lastHandled: number | undefined, missed = 0): TaskPlan {
+  return new TaskPlan(newTaskState(task, lastHandled, missed));
 }
 
 /** True when the scheduler should plan the task at all. */
-/** Nothing of the task runs, waits or retries here: a slot can be claimed ahead of its instant. */
-export function isIdle(plan: TaskPlan): boolean {
-  return plan.active === 0 && plan.waiting.length === 0 && plan.retry === undefined;
-}
-
 export function isSchedulable(task: Task): boolean {
   return task.running && hasSlots(task);
 }

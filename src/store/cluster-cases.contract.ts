@@ -1,9 +1,8 @@
-// Store contract, what cluster mode relies on: the store's own clock and renewing only the runs held.
+// Store contract, what cluster mode relies on: the store's own clock and renewing only the runs named.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { trackHeldRuns } from './held-runs.js';
-import { claimOne, LEASE_MS, MINUTE, succeeded, T0, uniqueId, type ContractContext } from './store-fixtures.contract.js';
+import { claimOne, LEASE_MS, MINUTE, T0, uniqueId, type ContractContext } from './store-fixtures.contract.js';
 
 export function describeClusterCases(ctx: ContractContext): void {
   describe('cluster support', () => {
@@ -28,21 +27,6 @@ export function describeClusterCases(ctx: ContractContext): void {
         [T0 + 10 * MINUTE, T0 + 1 + LEASE_MS, T0 + 10 * MINUTE, T0 + 3 + LEASE_MS],
       );
       assert.equal(await store.renewLeases(owner, T0 + 20 * MINUTE, []), 0);
-    });
-
-    it('a store that tracks held runs renews what it claimed and has not ended, not a stray row of its owner', async () => {
-      const id = uniqueId('held');
-      const owner = uniqueId('owner');
-      const stray = await claimOne(ctx.store(), id, T0, owner); // e.g. claimed by a crashed predecessor
-      const store = trackHeldRuns(ctx.store(), owner);
-      const kept = await claimOne(store, id, T0 + 1, owner);
-      const done = await claimOne(store, id, T0 + 2, owner);
-      await store.finishRun(done, succeeded(T0 + 2, 1));
-      assert.equal(await store.renewLeases(owner, T0 + 10 * MINUTE), 1);
-      assert.equal((await store.getRun(kept))?.leaseUntilMs, T0 + 10 * MINUTE);
-      assert.equal((await store.getRun(stray))?.leaseUntilMs, T0 + LEASE_MS);
-      const lost = (await store.expireLeases(T0 + 5 * MINUTE)).filter((r) => r.taskId === id);
-      assert.deepEqual(lost.map((r) => r.id), [stray]);
     });
   });
 }

@@ -1,8 +1,15 @@
-// Row ↔ domain mapping shared by the SQLite and PostgreSQL stores: both use the same column names.
+// Row ↔ domain mapping and column lists shared by the SQLite and PostgreSQL stores: both use the same columns.
 
 import type { RunError, RunOutcome, RunRecord, RunStats, RunStatus, TriggerKind } from '../domain/run.js';
 import { RUN_OUTCOMES } from '../domain/run.js';
 import { restoreTask, type Task } from '../domain/task.js';
+
+/** The columns of a `runs` row, in RunRow's order: both dialects select exactly these. */
+export const RUN_COLUMNS = `id, task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, finished_ms,
+  duration_ms, lateness_ms, result, error, logs, script_url, script_sha256, lease_until_ms, queued_ms`;
+
+/** The columns of a `tasks` row that TaskDbRow holds. */
+export const TASK_COLUMNS = 'id, doc, running, init_ms, end_ms, interval_ms, cron, timezone, created_ms, updated_ms';
 
 /** A `runs` row as either driver returns it (PostgreSQL's BIGINTs are parsed to numbers by the store). */
 export interface RunRow {

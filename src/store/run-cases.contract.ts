@@ -96,7 +96,7 @@ export function describeRunCases(ctx: ContractContext): void {
       assert.equal(run.finishedMs, T0 + 7);
       assert.equal(run.startedMs, null);
       assert.equal(run.leaseUntilMs, null);
-      assert.deepEqual(await ctx.store().runningRuns(id), []);
+      assert.deepEqual(await ctx.store().runningRuns([id]), []);
     });
 
     it('finishRun writes outcome, result, error, logs, queued and entered times, durations, lateness (entered − slot), script URL and sha256', async () => {
@@ -163,7 +163,7 @@ export function describeRunCases(ctx: ContractContext): void {
       assert.deepEqual(run?.error, why);
       assert.equal(run?.finishedMs, T0 + 10);
       assert.deepEqual(await ctx.store().claimSlots([claim(id, T0, 'owner-b')]), []);
-      assert.deepEqual(await ctx.store().runningRuns(id), []);
+      assert.deepEqual(await ctx.store().runningRuns([id]), []);
     });
 
     it('expireLeases marks only runs whose lease passed as lost', async () => {
@@ -179,12 +179,12 @@ export function describeRunCases(ctx: ContractContext): void {
       assert.equal(lost[0]?.status, 'lost');
       assert.equal(lost[0]?.finishedMs, T0 + 5000);
       assert.equal(lost[0]?.error?.name, 'LeaseExpired');
-      assert.deepEqual((await store.runningRuns(id)).map((r) => r.id), [edge?.id, late?.id]);
+      assert.deepEqual((await store.runningRuns([id])).map((r) => r.id), [edge?.id, late?.id]);
       assert.equal((await store.getRun(doneId))?.status, 'succeeded');
       assert.deepEqual((await store.expireLeases(T0 + 5000)).filter((r) => r.taskId === id), [], 'a run is lost once');
     });
 
-    it("renewLeases extends only that owner's running runs", async () => {
+    it("renewLeases extends only the named runs that are that owner's and running", async () => {
       const id = uniqueId('renew');
       const store = ctx.store();
       // An owner name no other case uses, so the renewed count is exact.
@@ -193,11 +193,11 @@ export function describeRunCases(ctx: ContractContext): void {
       const theirs = await claimOne(store, id, T0 + 2, uniqueId('owner'));
       const finished = await claimOne(store, id, T0 + 3, owner);
       await store.finishRun(finished, succeeded(T0, 1));
-      assert.equal(await store.renewLeases(owner, T0 + 10 * MINUTE), 2);
+      assert.equal(await store.renewLeases(owner, T0 + 10 * MINUTE, [...mine, theirs, finished]), 2);
       for (const runId of mine) assert.equal((await store.getRun(runId))?.leaseUntilMs, T0 + 10 * MINUTE);
       assert.equal((await store.getRun(theirs))?.leaseUntilMs, T0 + 2 + LEASE_MS);
       assert.equal((await store.getRun(finished))?.leaseUntilMs, null);
-      assert.equal(await store.renewLeases(uniqueId('nobody'), T0), 0);
+      assert.equal(await store.renewLeases(uniqueId('nobody'), T0, mine), 0);
     });
   });
 
@@ -261,7 +261,7 @@ export function describeRunCases(ctx: ContractContext): void {
       const done = await claimOne(store, id, T0 + 2);
       await store.finishRun(done, succeeded(T0, 1));
       await claimOne(store, uniqueId('running-other'), T0);
-      assert.deepEqual((await store.runningRuns(id)).map((r) => r.id), [r1, r2]);
+      assert.deepEqual((await store.runningRuns([id])).map((r) => r.id), [r1, r2]);
     });
 
     it('trimRuns keeps the newest N per task and drops old ones, never running runs', async () => {

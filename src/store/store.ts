@@ -1,5 +1,7 @@
 // The only storage seam. Named after domain operations; SQLite (embedded) and PostgreSQL (cluster)
-// implement it, and store.contract.ts holds the conformance cases both must pass.
+// implement `Store`, and store.contract.ts holds the conformance cases both must pass. What only a
+// shared database can do (change notifications, live replicas, a replica session) is `ClusterStore`.
+// Every member is required: callers never branch on what a store happens to offer.
 //
 // Every time-dependent operation takes `nowMs` explicitly, so tests can fix time and so a cluster can
 // pass the database's own notion of time where it matters.
@@ -61,7 +63,7 @@ export type TaskChangeNotice =
   | { readonly kind: 'replicas' };
 
 export interface Store {
-  /** Which implementation this is, for logs and /ready. */
+  /** Which implementation this is, for logs and /ready; nothing decides behaviour on it. */
   readonly kind: 'sqlite' | 'postgres';
 
   /** Insert or fully replace a task. Durable when the promise resolves. */
@@ -96,10 +98,10 @@ export interface Store {
    */
   abandonRun(runId: number, outcome: Extract<RunOutcome, 'lost' | 'failed' | 'skipped'>, error: RunError, nowMs: number): Promise<RunRecord | undefined>;
   /**
-   * Extends the lease of `owner`'s running runs — only those in `runIds` when given (the runs this
-   * process still holds; a row it lost track of must be left to expire) — and returns how many.
+   * Extends the lease of those of `runIds` that are `owner`'s and still running, and returns how many.
+   * The caller names the runs it holds (runs/held-runs.ts): a row it lost track of must expire.
    */
-  renewLeases(owner: string, untilMs: number, runIds?: readonly number[]): Promise<number>;
+  renewLeases(owner: string, untilMs: number, runIds: readonly number[]): Promise<number>;
   /**
    * Marks running runs as lost and returns them: those whose lease expired before `nowMs`, and (cluster
    * stores) those whose owner's replica session has ended — the owner died, at once rather than a lease later.
@@ -108,13 +110,11 @@ export interface Store {
 
   /** The latest slot that has a run row (any outcome), per task: where catch-up after downtime starts. */
   latestSlots(): Promise<Map<string, number>>;
-  /** Runs of a task that are still running (any owner; a cluster store leaves out those whose owner's session ended). */
-  runningRuns(taskId: string): Promise<RunRecord[]>;
   /**
-   * Optional: the running runs of several tasks in one round trip, as runningRuns would give them
-   * task by task. A network store offers it for the overlap check of a claim batch.
+   * Runs of these tasks that are still running, in id order (any owner; a cluster store leaves out
+   * those whose owner's session ended). One round trip for the overlap check of a whole claim batch.
    */
-  runningRunsOf?(taskIds: readonly string[]): Promise<RunRecord[]>;
+  runningRuns(taskIds: readonly string[]): Promise<RunRecord[]>;
   /** Retention: keeps the newest `keepPerTask` finished runs of each task (0 = all) and drops finished runs older than `olderThanMs` (null = none). Returns how many were removed. */
   trimRuns(options: { readonly keepPerTask: number; readonly olderThanMs: number | null }): Promise<number>;
 
@@ -126,24 +126,28 @@ export interface Store {
   /** The store's own clock, epoch ms: PostgreSQL's `clock_timestamp()`, the local clock for SQLite. */
   now(): Promise<number>;
 
-  /**
-   * Cluster stores only (SQLite leaves it undefined). Calls `listener` for every task written by
-   * another replica, and with `{kind: 'all'}` after every (re)connection of the channel, since
-   * notifications sent while it was down are lost. Resolves with a function that stops watching.
-   */
-  watchTaskChanges?(listener: (notice: TaskChangeNotice) => void): Promise<() => Promise<void>>;
-  /**
-   * Cluster stores only: instance ids of the replicas whose change watch is connected right now (this
-   * one included while its own is), as the database knows them (PostgreSQL: their application_name).
-   */
-  liveReplicas?(): Promise<string[]>;
-  /**
-   * Cluster stores holding a replica session: why this replica may not claim or start runs right now
-   * (its database session is down), or undefined while it may.
-   */
-  sessionDownReason?(): string | undefined;
-  /** Cluster stores only: every task's version, without reading or parsing documents. */
-  listTaskVersions?(): Promise<TaskVersion[]>;
+  /** Every task's version, without reading or parsing documents: cheap periodic re-reads. */
+  listTaskVersions(): Promise<TaskVersion[]>;
 
   close(): Promise<void>;
+}
+
+/** A store shared by several Director replicas (PostgreSQL). */
+export interface ClusterStore extends Store {
+  /**
+   * Calls `listener` for every task written by another replica, and with `{kind: 'all'}` after every
+   * (re)connection of the channel, since notifications sent while it was down are lost. Resolves with
+   * a function that stops watching.
+   */
+  watchTaskChanges(listener: (notice: TaskChangeNotice) => void): Promise<() => Promise<void>>;
+  /**
+   * Instance ids of the replicas whose change watch is connected right now (this one included while
+   * its own is), as the database knows them (PostgreSQL: their application_name).
+   */
+  liveReplicas(): Promise<string[]>;
+  /**
+   * Why this replica may not claim or start runs right now (its replica session is down), or
+   * undefined while it may (always, for a store opened without a session).
+   */
+  sessionDownReason(): string | undefined;
 }

@@ -1,7 +1,9 @@
 // The tasks folder (COMPAT 32): every task mirrored as <dir>/<id>.json, and edits made there by others
 // (Governify scripts rewrite init/end this way) imported into the store and the schedule.
 //
-// The store stays the source of truth. Our own writes are remembered by content so they are not
+// The store stays the source of truth. Files are imported through the task-write service, with the
+// checks of a POST (repeat, sibling X.json, script origin); every `task:changed` (API writes, ends,
+// other replicas) is mirrored to its file. Our own writes are remembered by content so they are not
 // re-imported; a scan every second (plus fs.watch as a nudge) finds the others' changes well within 3 s.
 //
 // The folder never stops Director: a file that cannot be read (a symlink, too large, not JSON, not a
@@ -15,20 +17,24 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { isDirectorError } from '../domain/errors.js';
 import { jsonEqual } from '../domain/json-equal.js';
-import { parseTask, type TaskDoc } from '../domain/task.js';
+import type { TaskDoc } from '../domain/task.js';
 import type { Clock, TimerHandle } from '../lib/clock.js';
 import type { DirectorEvents } from '../lib/events.js';
 import type { Logger } from '../lib/logger.js';
 import type { Store } from '../store/store.js';
+import type { TaskWrites } from '../tasks/task-writes.js';
 import { jsonErrorWithoutText } from '../api/json-error.js';
 import { fileNameOf } from './task-file-name.js';
 
 export interface TasksFolderDeps {
   readonly dir: string;
-  readonly store: Store;
-  readonly scheduler: { taskChanged(id: string): Promise<void> };
+  /** Read only: what the files mirror. */
+  readonly store: Pick<Store, 'getTask' | 'listTasks'>;
+  /** Edits found in the folder are written through it, like any other task write. */
+  readonly tasks: Pick<TaskWrites, 'post' | 'remove'>;
+  /** Every task:changed is mirrored to its file before the write that announced it is answered. */
   readonly events: DirectorEvents;
-  readonly clock: Clock;
+  readonly clock: Pick<Clock, 'setTimer'>;
   readonly logger: Logger;
   readonly scanMs?: number;
   /** Larger files are skipped (and logged); default 64 MiB. */
@@ -40,7 +46,7 @@ const DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024;
 export interface TasksFolder {
   /** Imports the folder, writes files for stored tasks that have none, then watches. */
   start(): Promise<void>;
-  /** Writes (or removes) the file of one task to match the store. Called before a write's response. */
+  /** Writes (or removes) the file of one task to match the store. Never fails (retried at the next scan). */
   mirror(id: string): Promise<void>;
   /** One pass over the folder; resolves when every change found is applied. */
   scan(): Promise<void>;
@@ -50,7 +56,7 @@ export interface TasksFolder {
 const FILE = /^(.+)\.json$/;
 
 export function createTasksFolder(deps: TasksFolderDeps): TasksFolder {
-  const { dir, store, scheduler, events, clock, logger } = deps;
+  const { dir, store, tasks, events, clock, logger } = deps;
   /** What each file held when we last wrote or read it; a different text means someone else changed it. */
   const known = new Map<string, string>();
   /** mtime and size seen at the last scan, so unchanged files are not read again. */
@@ -72,6 +78,12 @@ export function createTasksFolder(deps: TasksFolderDeps): TasksFolder {
   /** Tasks whose file could not be written: tried again at every scan. */
   const unwritten = new Set<string>();
   const maxFileBytes = deps.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  /**
+   * Tasks being written from their file right now: their own announcement is not mirrored back (it
+   * would rewrite the file someone just edited, and wait for the scan that is waiting for it).
+   */
+  const importing = new Set<string>();
+  const offChanged = events.on('task:changed', ({ id }) => (importing.has(id) ? undefined : mirror(id)));
 
   const fileOf = (id: string) => path.join(dir, fileNameOf(id));
 
@@ -121,26 +133,34 @@ export function createTasksFolder(deps: TasksFolderDeps): TasksFolder {
     } catch (error) {
       return reportBad(id, text, `not valid JSON: ${jsonErrorWithoutText(error)}`);
     }
+    const isObject = typeof doc === 'object' && doc !== null && !Array.isArray(doc);
+    if (isObject && (doc as TaskDoc).id !== undefined && (doc as TaskDoc).id !== id) {
+      return reportBad(id, text, `its id "${String((doc as TaskDoc).id)}" differs from the file name`);
+    }
+    // A file is a POST whose id is the file's name (a file without `id` means that one).
+    const body = isObject ? { ...(doc as TaskDoc), id } : doc;
     const existing = await store.getTask(id);
-    if (existing && jsonEqual(existing.doc, doc)) {
+    if (existing && jsonEqual(existing.doc, body)) {
       known.set(id, text);
       return;
     }
+    importing.add(id);
     try {
-      if (typeof doc === 'object' && doc !== null && !Array.isArray(doc) && (doc as TaskDoc).id !== undefined && (doc as TaskDoc).id !== id) {
-        return reportBad(id, text, `its id "${String((doc as TaskDoc).id)}" differs from the file name`);
-      }
-      const now = clock.now();
-      const task = parseTask(doc, { fallbackId: id, createdMs: existing?.createdMs ?? now, nowMs: now });
-      const change = await store.putTask(task);
-      await scheduler.taskChanged(id);
+      const { change } = await tasks.post(body);
       known.set(id, text);
       reported.delete(id);
-      events.emit('task:changed', { id, change });
       logger.info({ taskId: id, change }, 'task file changed by someone else: imported and re-planned');
     } catch (error) {
       if (!isDirectorError(error)) throw error;
+      if (error.code === 'ASSETS_UNREACHABLE') {
+        // Not the file's fault: read it again at the next scan rather than skipping this version for good.
+        seen.delete(id);
+        logger.warn({ taskId: id, file: fileOf(id), problem: error.message }, 'task file not imported yet: the assets are unreachable; retrying at the next scan');
+        return;
+      }
       reportBad(id, text, error.message);
+    } finally {
+      importing.delete(id);
     }
   }
 
@@ -154,10 +174,15 @@ export function createTasksFolder(deps: TasksFolderDeps): TasksFolder {
   async function removeTask(id: string): Promise<void> {
     known.delete(id);
     reported.delete(id);
-    if (await store.deleteTask(id)) {
-      await scheduler.taskChanged(id);
-      events.emit('task:changed', { id, change: 'deleted' });
+    importing.add(id);
+    try {
+      await tasks.remove(id);
       logger.info({ taskId: id }, 'task file deleted by someone else: task deleted');
+    } catch (error) {
+      // Already gone from the store (deleted through the API meanwhile): nothing to do.
+      if (!isDirectorError(error) || error.code !== 'TASK_NOT_FOUND') throw error;
+    } finally {
+      importing.delete(id);
     }
   }
 
@@ -276,6 +301,7 @@ export function createTasksFolder(deps: TasksFolderDeps): TasksFolder {
     scan,
     async stop() {
       stopped = true;
+      offChanged();
       timer?.cancel();
       watcher?.close();
       await turn;

@@ -23,7 +23,7 @@ describe('dashboard files', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'director-web-'));
     await buildWeb({ outDir: dir });
     app = Fastify();
-    await webRoutes(app, deps(), { dir });
+    await webRoutes(app, { dir });
     app.get('/api/v1/other', async () => ({ ok: true }));
   });
   after(async () => {
@@ -72,7 +72,7 @@ describe('dashboard before a build', () => {
   it('answers 503 with the command to run', async () => {
     const empty = mkdtempSync(path.join(tmpdir(), 'director-web-empty-'));
     const app = Fastify();
-    await webRoutes(app, deps(), { dir: empty });
+    await webRoutes(app, { dir: empty });
     const response = await app.inject({ url: '/' });
     assert.equal(response.statusCode, 503);
     assert.match(response.body, /npm run build/);

@@ -4,7 +4,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ApiDeps } from '../api/app.js';
 
 /** Both src/web (tsx) and dist/web (built) sit two levels below the repository root. */
 export const DEFAULT_WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/web');
@@ -29,7 +28,7 @@ export interface WebOptions {
   readonly dir?: string;
 }
 
-export async function webRoutes(app: FastifyInstance, _deps: ApiDeps, options: WebOptions = {}): Promise<void> {
+export async function webRoutes(app: FastifyInstance, options: WebOptions = {}): Promise<void> {
   const dir = options.dir ?? DEFAULT_WEB_DIR;
   // Built files do not change while Director runs; a missing build is looked for again on each request
   // so that `npm run build` beside a running `npm run dev` is picked up without a restart.

@@ -3,7 +3,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock } from '../../src/lib/fake-clock.js';
+import { FakeClock } from '../../src/lib/testing/fake-clock.js';
 import type { RunRecord } from '../../src/domain/run.js';
 import { startHarness, type Harness } from '../support/director-harness.js';
 import { eventually, within } from '../support/wait.js';

@@ -24,7 +24,7 @@ export async function healthRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     const schedulerDetail = !deps.scheduler.isRunning() ? 'not claiming slots' : paused === undefined ? undefined : `not claiming slots: ${paused}`;
     checks.scheduler = { ok: schedulerDetail === undefined, ...(schedulerDetail === undefined ? {} : { detail: schedulerDetail }) };
     // Cluster mode: without its database session a replica claims and starts nothing.
-    const sessionDown = deps.store.sessionDownReason?.();
+    const sessionDown = deps.session?.downReason();
     if (sessionDown !== undefined) checks.session = { ok: false, detail: `not starting runs: ${sessionDown}` };
     const pool = deps.runner?.poolState();
     checks.executors = pool

@@ -2,7 +2,7 @@
 // strangers; a scraper sends a viewer token), and the hook that times every HTTP request.
 
 import type { FastifyInstance } from 'fastify';
-import type { Metrics } from '../../lib/metrics.js';
+import type { Metrics } from '../../observability/metrics.js';
 
 /** Times every request by route pattern. Installed at the root before the routes so it covers all. */
 export function installHttpMetrics(app: FastifyInstance, metrics: Metrics): void {

@@ -6,7 +6,7 @@ import { DirectorError } from '../../domain/errors.js';
 import type { RunError, RunRecord } from '../../domain/run.js';
 import type { ApiDeps } from '../app.js';
 import { errors, IdParams, PageQuery, pageOf } from '../schemas.js';
-import { taskNotFound } from '../task-writes.js';
+import { taskNotFound } from '../../tasks/task-writes.js';
 import { maskUrlPasswords } from '../mask-secrets.js';
 
 /** A run as the API shows it: ISO dates beside epoch ms, the result parsed back to JSON. */

@@ -8,7 +8,7 @@ import { hasEnded, hasSlots, upcomingSlots } from '../../domain/schedule.js';
 import type { Task } from '../../domain/task.js';
 import type { ApiDeps } from '../app.js';
 import { errors, IdParams } from '../schemas.js';
-import { createTaskWrites, taskNotFound } from '../task-writes.js';
+import { taskNotFound } from '../../tasks/task-writes.js';
 import { badgeSvg } from '../badge.js';
 
 const MAX_PREVIEW = 1000;
@@ -18,8 +18,7 @@ function iso(ms: number | undefined | null): string | null {
 }
 
 export async function taskStatusRoutes(api: FastifyInstance, deps: ApiDeps): Promise<void> {
-  const { store, scheduler, clock } = deps;
-  const writes = createTaskWrites(deps);
+  const { store, scheduler, clock, tasks: writes } = deps;
 
   async function mustGet(id: string): Promise<Task> {
     const task = await store.getTask(id);

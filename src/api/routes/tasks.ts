@@ -5,7 +5,7 @@ import { Type } from '@sinclair/typebox';
 import { DirectorError } from '../../domain/errors.js';
 import type { ApiDeps } from '../app.js';
 import { errors, IdParams, PageQuery, pageOf, TaskBody } from '../schemas.js';
-import { createTaskWrites, taskNotFound, type TaskWrites } from '../task-writes.js';
+import { taskNotFound } from '../../tasks/task-writes.js';
 import { viewerMasking } from '../viewer-masking.js';
 
 const FILTER_FIELD = /^[A-Za-z_$][A-Za-z0-9_$-]{0,99}$/;
@@ -30,8 +30,8 @@ function listQuery(query: Record<string, unknown>) {
   return filter;
 }
 
-export async function taskRoutes(api: FastifyInstance, deps: ApiDeps, writes: TaskWrites = createTaskWrites(deps)): Promise<void> {
-  const { store } = deps;
+export async function taskRoutes(api: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const { store, tasks: writes } = deps;
   const maskFor = viewerMasking(deps.config.maskKeys);
 
   api.get('/', {

@@ -5,10 +5,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseTask, type Task, type TaskDoc } from '../../domain/task.js';
 import { DirectorEvents } from '../../lib/events.js';
-import { FakeClock, settle } from '../../lib/fake-clock.js';
+import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import { createLogger } from '../../lib/logger.js';
 import type { ClaimRequest, Store } from '../../store/store.js';
 import { openSqliteStore } from '../../store/sqlite/sqlite-store.js';
+import { createHeldRuns } from '../../runs/held-runs.js';
+import { createTaskWrites, type AssetsPort } from '../../tasks/task-writes.js';
 import { createScheduler, type Scheduler } from '../scheduler.js';
 import type { SchedulerDeps } from '../scheduler-context.js';
 import { RecordingRunner } from './recording-runner.js';
@@ -73,6 +75,8 @@ export function observeStore(inner: Store): ObservedStore {
   };
 }
 
+const NO_ASSETS: AssetsPort = { resolveScriptUrl: (script) => script, fetchSiblingJson: async () => null };
+
 export interface HarnessOptions {
   readonly file?: string;
   readonly clock?: FakeClock;
@@ -89,9 +93,14 @@ export async function createHarness(options: HarnessOptions = {}) {
   const clock = options.clock ?? new FakeClock(T0);
   const events = new DirectorEvents();
   const runner = new RecordingRunner({ store, clock, events });
-  const config = { catchUpMax: 100, leaseMs: 30_000, instanceId: 'director-a', reconcileMs: 5000, ...options.config };
+  // A single Director by default: nobody else writes its store, so it never re-reads it.
+  const config: SchedulerDeps['config'] = { catchUpMax: 100, leaseMs: 30_000, instanceId: 'director-a', reconcileMs: null, ...options.config };
+  const held = createHeldRuns(config.instanceId);
+  held.follow(events);
+  // The real task-write service, with assets that accept every script and have no sibling X.json.
+  const tasks = createTaskWrites({ store, events, clock, assets: NO_ASSETS, replan: (id) => scheduler.taskChanged(id) });
   const scheduler: Scheduler = createScheduler({
-    config, store, runner, events, clock, logger: createLogger('silent'), ...(options.sharing ? { sharing: options.sharing } : {}),
+    config, store, held, tasks, runner, events, clock, logger: createLogger('silent'), ...(options.sharing ? { sharing: options.sharing } : {}),
   });
 
   /** Writes a task like the API does (store, then scheduler) and returns it. */
@@ -127,7 +136,7 @@ export async function createHarness(options: HarnessOptions = {}) {
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   }
 
-  return { store, observed, clock, events, runner, scheduler, config, file, put, remove, advance, runsOf, close };
+  return { store, observed, clock, events, runner, scheduler, config, held, file, put, remove, advance, runsOf, close };
 }
 
 export type Harness = Awaited<ReturnType<typeof createHarness>>;

@@ -1,8 +1,7 @@
-// The PostgreSQL store's SQL. Names match the SQLite store's queries; values are always parameters.
+// The PostgreSQL store's SQL. A query doing what a SQLite query does has its name (sqlite-queries.ts);
+// values are always parameters.
 
-const RUN_COLUMNS = `id, task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, finished_ms,
-  duration_ms, lateness_ms, result, error, logs, script_url, script_sha256, lease_until_ms, queued_ms`;
-const TASK_COLUMNS = 'id, doc, running, init_ms, end_ms, interval_ms, cron, timezone, created_ms, updated_ms';
+import { RUN_COLUMNS, TASK_COLUMNS } from '../rows.js';
 
 /** pg_notify of a task write; `$n` is the channel and `$n+1` the writing replica's instance id. */
 function notify(id: string, change: string, n: number): string {
@@ -90,7 +89,7 @@ export const sql = {
     UPDATE runs SET status = $2, error = $3, finished_ms = $4, duration_ms = $4::bigint - started_ms, lease_until_ms = NULL
     WHERE id = $1 AND status = 'running' AND ($5::text IS NULL OR owner = $5::text)
     RETURNING ${RUN_COLUMNS}`,
-  renewLeases: `UPDATE runs SET lease_until_ms = $2 WHERE status = 'running' AND owner = $1 AND ($3::bigint[] IS NULL OR id = ANY($3::bigint[]))`,
+  renewLeases: `UPDATE runs SET lease_until_ms = $2 WHERE status = 'running' AND owner = $1 AND id = ANY($3::bigint[])`,
   // Lost: the lease ran out ($2 says so), or the owner's session has ended ($3) — a dead replica's runs
   // are found within one sweep of its death instead of one lease. One conditional update: two replicas
   // sweeping together report each run once.
@@ -105,8 +104,6 @@ export const sql = {
   // A run whose owner's session has ended is not going any more, even before a sweep records it lost:
   // the overlap check of the next slot must not wait for that sweep.
   runningRuns: `WITH ${LIVE_SESSIONS}
-    SELECT ${RUN_COLUMNS} FROM runs WHERE task_id = $1 AND status = 'running' AND ${OWNER_ALIVE} ORDER BY id`,
-  runningRunsOf: `WITH ${LIVE_SESSIONS}
     SELECT ${RUN_COLUMNS} FROM runs WHERE task_id = ANY($1::text[]) AND status = 'running' AND ${OWNER_ALIVE} ORDER BY id`,
   // Ranks count finished runs only: a running run is never dropped and does not push a finished one out.
   trimRuns: `

@@ -6,7 +6,7 @@ import { redactUrl } from '../../lib/logger.js';
 import type { RunError, RunRecord, RunReport, RunStats } from '../../domain/run.js';
 import { toTaskRow, type Task } from '../../domain/task.js';
 import { leaseExpiredError, pageOf, sessionEndedError, runFromRow, runStatsFrom, taskFromRow, type RunRow, type TaskDbRow } from '../rows.js';
-import type { ClaimRequest, ListRunsQuery, ListTasksQuery, NewRun, PutTaskResult, Store, TaskChangeNotice, TaskVersion } from '../store.js';
+import type { ClaimRequest, ClusterStore, ListRunsQuery, ListTasksQuery, NewRun, PutTaskResult, Store, TaskChangeNotice, TaskVersion } from '../store.js';
 import { migratePostgres, SCHEMA_NAME } from './migrations.js';
 import { listTasksSql, sql } from './postgres-queries.js';
 import { openReplicaSession, type ReplicaSession } from './replica-session.js';
@@ -56,7 +56,7 @@ const types = {
   },
 } as pg.CustomTypesConfig;
 
-export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<ClusterStore> {
   const schema = options.schema ?? null;
   if (schema !== null && !SCHEMA_NAME.test(schema)) {
     throw new Error(`PostgreSQL schema "${schema}" is not accepted: use lowercase letters, digits and "_" (at most 63), starting with a letter or "_".`);
@@ -120,7 +120,7 @@ async function checkConnection(pool: pg.Pool, url: string): Promise<void> {
   }
 }
 
-class PostgresStore implements Store {
+class PostgresStore implements ClusterStore {
   readonly kind = 'postgres' as const;
   private ended = false;
 
@@ -238,9 +238,9 @@ class PostgresStore implements Store {
     return rows[0] === undefined ? undefined : runFromRow(rows[0]);
   }
 
-  async renewLeases(owner: string, untilMs: number, runIds?: readonly number[]): Promise<number> {
-    if (runIds !== undefined && runIds.length === 0) return 0;
-    return (await this.query('renewLeases', sql.renewLeases, [owner, untilMs, runIds === undefined ? null : [...runIds]])).rowCount ?? 0;
+  async renewLeases(owner: string, untilMs: number, runIds: readonly number[]): Promise<number> {
+    if (runIds.length === 0) return 0;
+    return (await this.query('renewLeases', sql.renewLeases, [owner, untilMs, [...runIds]])).rowCount ?? 0;
   }
 
   async expireLeases(nowMs: number): Promise<RunRecord[]> {
@@ -253,13 +253,9 @@ class PostgresStore implements Store {
     return new Map(rows.map((r) => [r.task_id, r.slot_ms]));
   }
 
-  async runningRuns(taskId: string): Promise<RunRecord[]> {
-    return (await this.query<RunRow>('runningRuns', sql.runningRuns, [taskId])).rows.map(runFromRow);
-  }
-
-  async runningRunsOf(taskIds: readonly string[]): Promise<RunRecord[]> {
+  async runningRuns(taskIds: readonly string[]): Promise<RunRecord[]> {
     if (taskIds.length === 0) return [];
-    return (await this.query<RunRow>('runningRunsOf', sql.runningRunsOf, [[...taskIds]])).rows.map(runFromRow);
+    return (await this.query<RunRow>('runningRuns', sql.runningRuns, [[...taskIds]])).rows.map(runFromRow);
   }
 
   async trimRuns(options: { readonly keepPerTask: number; readonly olderThanMs: number | null }): Promise<number> {

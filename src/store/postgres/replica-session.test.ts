@@ -8,7 +8,7 @@ import { eventually } from '../../../test/support/wait.js';
 import { withClient } from '../../../test/support/scratch-database.js';
 import { createLogger } from '../../lib/logger.js';
 import { succeeded } from '../store-fixtures.contract.js';
-import type { Store } from '../store.js';
+import type { ClusterStore } from '../store.js';
 import { openPostgresStore } from './postgres-store.js';
 
 const url = process.env.DIRECTOR_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -34,25 +34,25 @@ async function cutOff(instanceId: string): Promise<void> {
 }
 
 describe('replica sessions (PostgreSQL)', () => {
-  const opened: Store[] = [];
+  const opened: ClusterStore[] = [];
   after(() => Promise.all(opened.map((s) => s.close())));
-  async function open(name: string, replicaSession = true, as = url): Promise<Store> {
+  async function open(name: string, replicaSession = true, as = url): Promise<ClusterStore> {
     const store = await openPostgresStore({ url: as, schema, instanceId: `${name}-${suffix}`, replicaSession, logger: createLogger('silent') });
     opened.push(store);
     return store;
   }
-  const claim = (store: Store, owner: string, taskId: string, slot: number) =>
+  const claim = (store: ClusterStore, owner: string, taskId: string, slot: number) =>
     store.claimSlots([{ taskId, slot, owner: `${owner}-${suffix}`, nowMs: Date.now(), leaseMs: LEASE_MS }]);
-  const lostIn = async (store: Store, taskId: string) => (await store.expireLeases(Date.now())).filter((r) => r.taskId === taskId);
+  const lostIn = async (store: ClusterStore, taskId: string) => (await store.expireLeases(Date.now())).filter((r) => r.taskId === taskId);
 
   it('declares the runs of a replica whose session ended lost at the next sweep, long before their lease', async () => {
     const [dead, survivor] = [await open('dead'), await open('survivor')];
     const [run] = await claim(dead, 'dead', 'crash', 1000);
     assert.ok(run);
     assert.deepEqual(await lostIn(survivor, 'crash'), [], 'alive: nothing to declare');
-    assert.equal((await survivor.runningRunsOf!(['crash'])).length, 1);
+    assert.equal((await survivor.runningRuns(['crash'])).length, 1);
     await dead.close(); // its session ends with it, as with a kill -9
-    assert.deepEqual((await survivor.runningRunsOf!(['crash'])).length, 0, 'a dead owner\'s run is not going any more');
+    assert.deepEqual((await survivor.runningRuns(['crash'])).length, 0, 'a dead owner\'s run is not going any more');
     const lost = await lostIn(survivor, 'crash');
     assert.deepEqual(lost.map((r) => [r.id, r.status, r.error?.name]), [[run.id, 'lost', 'SessionEnded']]);
     assert.ok((lost[0]?.finishedMs ?? 0) < (run.leaseUntilMs ?? 0) - LEASE_MS / 2);
@@ -89,14 +89,14 @@ describe('replica sessions (PostgreSQL)', () => {
     // Cut off: the server refuses it and ends its sessions, as a partition long enough would.
     await withClient(url, (client) => client.query(`ALTER ROLE ${role} NOLOGIN`));
     await cutOff(`cut-${suffix}`);
-    await eventually(() => cut.sessionDownReason!() !== undefined, 5000, 'the replica to notice its session ended');
-    assert.match(cut.sessionDownReason!() ?? '', /database session lost since/);
+    await eventually(() => cut.sessionDownReason() !== undefined, 5000, 'the replica to notice its session ended');
+    assert.match(cut.sessionDownReason() ?? '', /database session lost since/);
     assert.deepEqual(await claim(cut, 'cut', 'fenced', 2000), [], 'no claim without a session');
     assert.equal(await cut.insertRun({ taskId: 'fenced', slot: null, attempt: 1, trigger: 'manual', owner: `cut-${suffix}`, nowMs: Date.now(), leaseMs: LEASE_MS }), undefined);
     assert.deepEqual((await lostIn(other, 'fenced')).map((r) => r.id), [inFlight.id]);
     // Its session comes back (the server lets it in again); the slot it lost stays lost.
     await withClient(url, (client) => client.query(`ALTER ROLE ${role} LOGIN`));
-    await eventually(() => cut.sessionDownReason!() === undefined, 10_000, 'the session to be back');
+    await eventually(() => cut.sessionDownReason() === undefined, 10_000, 'the session to be back');
     const report = succeeded(Date.now(), 5);
     let written: unknown = 'not tried';
     for (let attempt = 0; attempt < 3 && written === 'not tried'; attempt++) written = await cut.finishRun(inFlight.id, report).catch(() => 'not tried');

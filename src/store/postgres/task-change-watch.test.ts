@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { withClient } from '../../../test/support/scratch-database.js';
 import { parseTask } from '../../domain/task.js';
-import type { Store, TaskChangeNotice } from '../store.js';
+import type { ClusterStore, TaskChangeNotice } from '../store.js';
 import { openPostgresStore } from './postgres-store.js';
 
 const url = process.env.DIRECTOR_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -42,9 +42,9 @@ function recorder() {
 }
 
 describe('PostgreSQL task change notifications', () => {
-  const opened: Store[] = [];
+  const opened: ClusterStore[] = [];
   after(() => Promise.all(opened.map((s) => s.close())));
-  async function open(instanceId: string): Promise<Store> {
+  async function open(instanceId: string): Promise<ClusterStore> {
     const store = await openPostgresStore({ url, schema, instanceId });
     opened.push(store);
     return store;
@@ -54,8 +54,8 @@ describe('PostgreSQL task change notifications', () => {
     const [a, b] = [await open(`watch-a-${suffix}`), await open(`watch-b-${suffix}`)];
     const seenByA = recorder();
     const seenByB = recorder();
-    const stopA = await a.watchTaskChanges!(seenByA.listener);
-    const stopB = await b.watchTaskChanges!(seenByB.listener);
+    const stopA = await a.watchTaskChanges(seenByA.listener);
+    const stopB = await b.watchTaskChanges(seenByB.listener);
     try {
       assert.deepEqual(seenByB.notices, [{ kind: 'all' }], 'a fresh watch starts with a full re-read');
       const created = seenByB.next((n) => n.kind === 'task');
@@ -82,20 +82,20 @@ describe('PostgreSQL task change notifications', () => {
 
   it('lists the replicas whose watch is connected, and forgets one that stopped', async () => {
     const [a, b] = [await open(`live-a-${suffix}`), await open(`live-b-${suffix}`)];
-    const stopA = await a.watchTaskChanges!(() => {});
-    const stopB = await b.watchTaskChanges!(() => {});
+    const stopA = await a.watchTaskChanges(() => {});
+    const stopB = await b.watchTaskChanges(() => {});
     const mine = (names: string[]) => names.filter((n) => n.startsWith('live-') && n.endsWith(suffix));
-    assert.deepEqual(mine(await a.liveReplicas!()), [`live-a-${suffix}`, `live-b-${suffix}`]);
+    assert.deepEqual(mine(await a.liveReplicas()), [`live-a-${suffix}`, `live-b-${suffix}`]);
     await stopB();
-    assert.deepEqual(mine(await a.liveReplicas!()), [`live-a-${suffix}`]);
+    assert.deepEqual(mine(await a.liveReplicas()), [`live-a-${suffix}`]);
     await stopA();
-    assert.deepEqual(mine(await b.liveReplicas!()), []);
+    assert.deepEqual(mine(await b.liveReplicas()), []);
   });
 
   it('re-listens after its connection is terminated, asks for a full re-read, and hears writes again', async () => {
     const [a, b] = [await open(`drop-a-${suffix}`), await open(`drop-b-${suffix}`)];
     const seen = recorder();
-    const stop = await b.watchTaskChanges!(seen.listener);
+    const stop = await b.watchTaskChanges(seen.listener);
     try {
       const reread = seen.next((n) => n.kind === 'all' && seen.notices.length > 1);
       const killed = await withClient(url, async (client) =>

@@ -1,10 +1,8 @@
-// The SQLite store's SQL, prepared once per connection. Names match the PostgreSQL store's queries.
+// The SQLite store's SQL, prepared once per connection. A query doing what a PostgreSQL query does has
+// its name (postgres-queries.ts); the few SQLite-only helpers say what they are part of.
 
 import type { Database, Statement } from 'better-sqlite3';
-
-const RUN_COLUMNS = `id, task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, finished_ms,
-  duration_ms, lateness_ms, result, error, logs, script_url, script_sha256, lease_until_ms, queued_ms`;
-const TASK_COLUMNS = 'id, doc, running, init_ms, end_ms, interval_ms, cron, timezone, created_ms, updated_ms';
+import { RUN_COLUMNS, TASK_COLUMNS } from '../rows.js';
 
 /**
  * `?field=value` on top-level string fields. json_each walks the document's top-level members, so the
@@ -18,16 +16,17 @@ export const MAX_CACHED_FILTER_COUNT = 16;
 export function prepareQueries(db: Database) {
   const filtered = new Map<number, Statement>();
   return {
+    /** Part of putTask: SQLite's RETURNING cannot tell an insert from an update, so it asks first. */
     taskExists: db.prepare('SELECT 1 FROM tasks WHERE id = ?').pluck(),
-    insertTask: db.prepare(`
+    // seq is left alone on conflict: a replaced task keeps its place in the creation order.
+    putTask: db.prepare(`
       INSERT INTO tasks (id, seq, doc, running, init_ms, end_ms, interval_ms, cron, timezone, created_ms, updated_ms)
-      VALUES (@id, COALESCE((SELECT MAX(seq) FROM tasks), 0) + 1, @doc, @running, @initMs, @endMs, @intervalMs, @cron, @timezone, @createdMs, @updatedMs)`),
-    // seq is left alone: a replaced task keeps its place in the creation order.
-    updateTask: db.prepare(`
-      UPDATE tasks SET doc = @doc, running = @running, init_ms = @initMs, end_ms = @endMs, interval_ms = @intervalMs,
-        cron = @cron, timezone = @timezone, created_ms = @createdMs, updated_ms = @updatedMs
-      WHERE id = @id`),
+      VALUES (@id, COALESCE((SELECT MAX(seq) FROM tasks), 0) + 1, @doc, @running, @initMs, @endMs, @intervalMs, @cron, @timezone, @createdMs, @updatedMs)
+      ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, running = excluded.running, init_ms = excluded.init_ms,
+        end_ms = excluded.end_ms, interval_ms = excluded.interval_ms, cron = excluded.cron, timezone = excluded.timezone,
+        created_ms = excluded.created_ms, updated_ms = excluded.updated_ms`),
     getTask: db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`),
+    listTaskVersions: db.prepare('SELECT id, updated_ms, (running = 1 AND (interval_ms IS NOT NULL OR cron IS NOT NULL)) AS schedulable FROM tasks'),
     countTasks: db.prepare('SELECT COUNT(*) AS total, COALESCE(SUM(running), 0) AS running FROM tasks'),
     deleteTask: db.prepare('DELETE FROM tasks WHERE id = ?'),
     deleteEndedTask: db.prepare('DELETE FROM tasks WHERE id = ? AND running = 1 AND end_ms IS NOT NULL AND end_ms <= ?'),
@@ -44,7 +43,8 @@ export function prepareQueries(db: Database) {
       return statement;
     },
 
-    claimSlot: db.prepare(`
+    // One row per execution: the store runs it for every slot of a batch inside one transaction.
+    claimSlots: db.prepare(`
       INSERT INTO runs (task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, lateness_ms, lease_until_ms)
       VALUES (@taskId, @slot, 1, 'schedule', 'running', @owner, @nowMs, @nowMs, @nowMs - @slot, @nowMs + @leaseMs)
       ON CONFLICT (task_id, slot_ms, attempt) DO NOTHING
@@ -67,9 +67,8 @@ export function prepareQueries(db: Database) {
         duration_ms = CASE WHEN started_ms IS NULL THEN NULL ELSE @nowMs - started_ms END, lease_until_ms = NULL
       WHERE id = @id AND status = 'running'
       RETURNING ${RUN_COLUMNS}`),
-    renewLeases: db.prepare(`UPDATE runs SET lease_until_ms = @untilMs WHERE status = 'running' AND owner = @owner`),
     // The ids travel as one JSON array: one prepared statement for any number of them.
-    renewLeasesOf: db.prepare(`
+    renewLeases: db.prepare(`
       UPDATE runs SET lease_until_ms = @untilMs
       WHERE status = 'running' AND owner = @owner AND id IN (SELECT value FROM json_each(@ids))`),
     expireLeases: db.prepare(`
@@ -79,22 +78,24 @@ export function prepareQueries(db: Database) {
       RETURNING ${RUN_COLUMNS}`),
 
     latestSlots: db.prepare('SELECT task_id, MAX(slot_ms) AS slot_ms FROM runs WHERE slot_ms IS NOT NULL GROUP BY task_id'),
-    runningRuns: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE task_id = ? AND status = 'running' ORDER BY id`),
+    runningRuns: db.prepare(`
+      SELECT ${RUN_COLUMNS} FROM runs WHERE task_id IN (SELECT value FROM json_each(@ids)) AND status = 'running' ORDER BY id`),
     // Ranks count finished runs only: a running run is never dropped and does not push a finished one out.
-    trimKeep: db.prepare(`
-      DELETE FROM runs WHERE id IN (
-        SELECT id FROM (
-          SELECT id, ROW_NUMBER() OVER (PARTITION BY task_id ORDER BY id DESC) AS rank
-          FROM runs WHERE status <> 'running'
-        ) WHERE rank > ?
-      )`),
-    trimOlder: db.prepare(`DELETE FROM runs WHERE status <> 'running' AND finished_ms < ?`),
+    trimRuns: db.prepare(`
+      DELETE FROM runs WHERE status <> 'running' AND (
+        (@olderThanMs IS NOT NULL AND finished_ms < @olderThanMs)
+        OR (@keepPerTask > 0 AND id IN (
+          SELECT id FROM (
+            SELECT id, ROW_NUMBER() OVER (PARTITION BY task_id ORDER BY id DESC) AS rank
+            FROM runs WHERE status <> 'running'
+          ) WHERE rank > @keepPerTask)))`),
 
     getRun: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`),
     listRuns: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE task_id = ? ORDER BY id DESC LIMIT ? OFFSET ?`),
-    lastFinishedRun: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE task_id = ? AND status <> 'running' ORDER BY id DESC LIMIT 1`),
-    statusCounts: db.prepare('SELECT status, COUNT(*) AS n FROM runs WHERE task_id = ? GROUP BY status'),
-    consecutiveFailures: db.prepare(`
+    // The three parts of runStats, read in one transaction (PostgreSQL has them in one statement).
+    runStatsLastRun: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE task_id = ? AND status <> 'running' ORDER BY id DESC LIMIT 1`),
+    runStatsCounts: db.prepare('SELECT status, COUNT(*) AS n FROM runs WHERE task_id = ? GROUP BY status'),
+    runStatsFailures: db.prepare(`
       SELECT COUNT(*) FROM runs
       WHERE task_id = @taskId AND status IN ('failed', 'timed_out')
         AND id > COALESCE((SELECT MAX(id) FROM runs WHERE task_id = @taskId AND status = 'succeeded'), 0)`).pluck(),

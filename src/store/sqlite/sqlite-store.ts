@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import type { RunError, RunRecord, RunReport, RunStats } from '../../domain/run.js';
 import { toTaskRow, type Task } from '../../domain/task.js';
 import { leaseExpiredError, pageOf, runFromRow, runStatsFrom, taskFromRow, type RunRow, type TaskDbRow } from '../rows.js';
-import type { ClaimRequest, ListRunsQuery, ListTasksQuery, NewRun, PutTaskResult, Store } from '../store.js';
+import type { ClaimRequest, ListRunsQuery, ListTasksQuery, NewRun, PutTaskResult, Store, TaskVersion } from '../store.js';
 import { createGroupCommit, type GroupCommit } from './group-commit.js';
 import { migrateSqlite } from './migrations.js';
 import { prepareQueries } from './sqlite-queries.js';
@@ -96,9 +96,9 @@ class SqliteStore implements Store {
     this.commits = createGroupCommit(db, walFile);
     // One read transaction: the three reads see one snapshot even while another process writes runs.
     this.statsTx = db.transaction((taskId: string) => {
-      const counts = q.statusCounts.all(taskId) as { status: string; n: number }[];
-      const last = q.lastFinishedRun.get(taskId) as RunRow | undefined;
-      const failures = q.consecutiveFailures.get({ taskId }) as number;
+      const counts = q.runStatsCounts.all(taskId) as { status: string; n: number }[];
+      const last = q.runStatsLastRun.get(taskId) as RunRow | undefined;
+      const failures = q.runStatsFailures.get({ taskId }) as number;
       return runStatsFrom(counts, last, failures);
     });
   }
@@ -107,12 +107,9 @@ class SqliteStore implements Store {
     const row = { ...toTaskRow(task), running: task.running ? 1 : 0 };
     const q = this.q;
     return this.commits.write((): PutTaskResult => {
-      if (q.taskExists.get(task.id) === undefined) {
-        q.insertTask.run(row);
-        return 'created';
-      }
-      q.updateTask.run(row);
-      return 'replaced';
+      const exists = q.taskExists.get(task.id) !== undefined;
+      q.putTask.run(row);
+      return exists ? 'replaced' : 'created';
     });
   }
 
@@ -149,7 +146,7 @@ class SqliteStore implements Store {
     const rows = await this.commits.write(() => {
       const won: RunRow[] = [];
       for (const c of claims) {
-        const row = q.claimSlot.get({ taskId: c.taskId, slot: c.slot, owner: c.owner, nowMs: c.nowMs, leaseMs: c.leaseMs }) as RunRow | undefined;
+        const row = q.claimSlots.get({ taskId: c.taskId, slot: c.slot, owner: c.owner, nowMs: c.nowMs, leaseMs: c.leaseMs }) as RunRow | undefined;
         if (row !== undefined) won.push(row);
       }
       return won;
@@ -200,11 +197,10 @@ class SqliteStore implements Store {
     return row === undefined ? undefined : runFromRow(row);
   }
 
-  async renewLeases(owner: string, untilMs: number, runIds?: readonly number[]): Promise<number> {
-    if (runIds === undefined) return this.commits.write(() => this.q.renewLeases.run({ owner, untilMs }).changes);
+  async renewLeases(owner: string, untilMs: number, runIds: readonly number[]): Promise<number> {
     if (runIds.length === 0) return 0;
     const ids = JSON.stringify(runIds);
-    return this.commits.write(() => this.q.renewLeasesOf.run({ owner, untilMs, ids }).changes);
+    return this.commits.write(() => this.q.renewLeases.run({ owner, untilMs, ids }).changes);
   }
 
   async now(): Promise<number> {
@@ -223,21 +219,22 @@ class SqliteStore implements Store {
     return new Map(rows.map((r) => [r.task_id, r.slot_ms]));
   }
 
-  async runningRuns(taskId: string): Promise<RunRecord[]> {
+  async runningRuns(taskIds: readonly string[]): Promise<RunRecord[]> {
+    if (taskIds.length === 0) return [];
     await this.commits.durable();
-    return (this.q.runningRuns.all(taskId) as RunRow[]).map(runFromRow);
+    return (this.q.runningRuns.all({ ids: JSON.stringify(taskIds) }) as RunRow[]).map(runFromRow);
+  }
+
+  async listTaskVersions(): Promise<TaskVersion[]> {
+    await this.commits.durable();
+    const rows = this.q.listTaskVersions.all() as { id: string; updated_ms: number; schedulable: number }[];
+    return rows.map((r) => ({ id: r.id, updatedMs: r.updated_ms, schedulable: r.schedulable === 1 }));
   }
 
   async trimRuns(options: { readonly keepPerTask: number; readonly olderThanMs: number | null }): Promise<number> {
     const keepPerTask = Math.max(0, Math.trunc(options.keepPerTask));
     const { olderThanMs } = options;
-    const q = this.q;
-    return this.commits.write(() => {
-      let removed = 0;
-      if (keepPerTask > 0) removed += q.trimKeep.run(keepPerTask).changes;
-      if (olderThanMs !== null) removed += q.trimOlder.run(olderThanMs).changes;
-      return removed;
-    });
+    return this.commits.write(() => this.q.trimRuns.run({ keepPerTask, olderThanMs }).changes);
   }
 
   async getRun(id: number): Promise<RunRecord | undefined> {

@@ -1,6 +1,6 @@
 // A clock for tests: time moves only when the test says so, and due timers fire in time order.
 
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from '../clock.js';
 
 interface PendingTimer {
   readonly id: number;

@@ -2,8 +2,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Clock } from './clock.js';
-import { FakeClock } from './fake-clock.js';
+import type { Clock } from '../lib/clock.js';
+import { FakeClock } from '../lib/testing/fake-clock.js';
 import { createOffsetClock } from './offset-clock.js';
 
 /** A logger that keeps what was logged. */

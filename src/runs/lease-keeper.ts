@@ -1,14 +1,17 @@
-// Keeps this process's running runs leased, and declares runs of dead owners lost.
+// Keeps the runs this process holds leased, and declares runs of dead owners lost.
 
 import type { Config } from '../config.js';
 import type { TimerHandle, Clock } from '../lib/clock.js';
 import type { DirectorEvents } from '../lib/events.js';
 import type { Logger } from '../lib/logger.js';
 import type { Store } from '../store/store.js';
+import type { HeldRuns } from './held-runs.js';
 
 export interface LeaseKeeperDeps {
   readonly config: Pick<Config, 'leaseMs' | 'instanceId'>;
   readonly store: Pick<Store, 'renewLeases' | 'expireLeases'>;
+  /** The runs whose leases are renewed: those this process holds, never a stray row of its owner name. */
+  readonly held: Pick<HeldRuns, 'ids' | 'release'>;
   readonly clock: Clock;
   readonly events: DirectorEvents;
   readonly logger: Logger;
@@ -34,7 +37,7 @@ export interface LeaseKeeper {
  * its task has `retries`. Expiry is a conditional update, so one replica reports each lost run.
  */
 export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
-  const { config, store, clock, events, logger } = deps;
+  const { config, store, held, clock, events, logger } = deps;
   const renewMs = Math.max(100, Math.floor(config.leaseMs / 3));
   const periodMs = Math.min(renewMs, deps.sweepMs ?? renewMs);
   let timer: TimerHandle | undefined;
@@ -46,6 +49,7 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
   async function expire(now: number): Promise<void> {
     const lost = await store.expireLeases(now);
     for (const run of lost) {
+      held.release(run.id);
       const why = run.error?.name === 'SessionEnded' ? 'its owner\'s database session ended' : 'its owner stopped renewing the lease';
       logger.warn({ taskId: run.taskId, runId: run.id, owner: run.owner, slot: run.slot }, `run declared lost: ${why}`);
       events.emit('run:finished', run);
@@ -54,7 +58,7 @@ export function createLeaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
 
   async function tick(): Promise<void> {
     const now = clock.now();
-    await store.renewLeases(config.instanceId, now + config.leaseMs);
+    await store.renewLeases(config.instanceId, now + config.leaseMs, held.ids());
     renewedAt = now;
     await expire(now);
   }

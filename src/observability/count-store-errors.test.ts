@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { countStoreErrors } from './instrumented-store.js';
-import { openSqliteStore } from './sqlite/sqlite-store.js';
+import { countStoreErrors } from './count-store-errors.js';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 
 describe('countStoreErrors', () => {
   it('counts each failed operation by name and passes the failure on', async () => {

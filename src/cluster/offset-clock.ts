@@ -1,7 +1,7 @@
 // Cluster mode's clock: this machine's clock moved onto the database's, so replicas agree on when a slot is due.
 
-import type { Clock, TimerHandle } from './clock.js';
-import type { Logger } from './logger.js';
+import type { Clock, TimerHandle } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
 
 export interface OffsetClockDeps {
   readonly base: Clock;

@@ -4,7 +4,7 @@
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RunRecord } from '../domain/run.js';
-import type { DirectorEvents } from './events.js';
+import type { DirectorEvents } from '../lib/events.js';
 import type { RunnerState } from '../runner/runner.js';
 
 export interface MetricsDeps {

@@ -1,14 +1,51 @@
-// Every write of a task goes through here: validate, fill from the script's sibling JSON, store
-// durably, re-plan the scheduler, mirror — in that order, all before the client gets its answer.
+// The one task-write service: the API, the tasks folder and end-of-task all write tasks through it.
+// Validate, fill from the script's sibling JSON, check the script's origin, store durably, re-plan
+// the scheduler, announce `task:changed` — in that order, and a write resolves only once every
+// listener of the announcement is done (the tasks folder's file is written before an API answer).
 
 import { randomUUID } from 'node:crypto';
 import { DirectorError } from '../domain/errors.js';
 import { repeatsFields } from '../domain/json-equal.js';
 import { parseTask, type Task, type TaskDoc } from '../domain/task.js';
+import type { Clock } from '../lib/clock.js';
+import type { DirectorEvents, TaskChange } from '../lib/events.js';
+import type { Store } from '../store/store.js';
 import { checkFileSafeId } from '../task-files/task-file-name.js';
-import type { ApiDeps } from './app.js';
 
 export type WriteResult = { readonly task: Task; readonly change: 'created' | 'replaced' };
+
+/** What task writes need of the assets. */
+export interface AssetsPort {
+  /** The URL a task's script is fetched from; throws SCRIPT_ORIGIN_REJECTED outside allowed origins. */
+  resolveScriptUrl(script: string): string;
+  /** `X.json` beside script `X.js`: its schedule fields, or null when there is none. */
+  fetchSiblingJson(script: string): Promise<{ init?: unknown; end?: unknown; interval?: unknown; cron?: unknown; timezone?: unknown } | null>;
+}
+
+export interface TaskWritesDeps {
+  readonly store: Store;
+  readonly assets: AssetsPort;
+  readonly events: DirectorEvents;
+  readonly clock: Pick<Clock, 'now'>;
+  /** Re-plans a task after a write; resolves once no stale slot of it can start. */
+  readonly replan: (id: string) => Promise<void>;
+}
+
+export interface TaskWrites {
+  /** POST: create, or fully replace when the id exists (TPA-Manager toggles `running` this way); a repeat is refused. */
+  post(body: unknown): Promise<WriteResult>;
+  /** PUT: full replacement of an existing task; a body without `id` keeps the path's. */
+  put(id: string, body: unknown): Promise<WriteResult>;
+  remove(id: string): Promise<void>;
+  /** start / stop / switch, with the original's messages. */
+  setRunning(id: string, action: string): Promise<Task>;
+  /**
+   * End-of-task: deletes a running task whose end has passed, as a claim (true only for the one
+   * caller that deleted it). Not re-planned: the scheduler asking is the one ending it. The
+   * announcement is not waited for, so the scheduler goes on at once.
+   */
+  deleteEnded(id: string, nowMs: number): Promise<boolean>;
+}
 
 const SCHEDULE_FIELDS = ['init', 'end', 'interval'] as const;
 const CRON_FIELDS = ['cron', 'timezone'] as const;
@@ -17,8 +54,13 @@ function isMissing(value: unknown): boolean {
   return value === undefined || value === null || value === '';
 }
 
-export function createTaskWrites(deps: ApiDeps) {
-  const { store, scheduler, assets, events, clock } = deps;
+export function createTaskWrites(deps: TaskWritesDeps): TaskWrites {
+  const { store, assets, events, clock, replan } = deps;
+
+  /** Tells every listener; resolves once their work is done (a listener's failure does not undo the write). */
+  async function announce(id: string, change: TaskChange): Promise<void> {
+    await events.emitAndWait('task:changed', { id, change });
+  }
 
   /**
    * Fields the request leaves out are taken from `X.json` beside script `X.js`; given fields win. How
@@ -42,9 +84,8 @@ export function createTaskWrites(deps: ApiDeps) {
   async function commit(task: Task): Promise<WriteResult> {
     assets.resolveScriptUrl(task.script);
     const change = await store.putTask(task);
-    await scheduler.taskChanged(task.id);
-    await deps.afterTaskWrite?.(task.id);
-    events.emit('task:changed', { id: task.id, change });
+    await replan(task.id);
+    await announce(task.id, change);
     return { task, change };
   }
 
@@ -64,7 +105,6 @@ export function createTaskWrites(deps: ApiDeps) {
     return existing;
   }
 
-  /** POST: create, or fully replace when the id exists (TPA-Manager toggles `running` this way). */
   async function post(body: unknown): Promise<WriteResult> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new DirectorError('INVALID_BODY', 'the body must be a JSON object describing a task');
@@ -79,7 +119,6 @@ export function createTaskWrites(deps: ApiDeps) {
     return commit(parseTask(doc, { fallbackId: String(id), createdMs: existing?.createdMs ?? now, nowMs: now }));
   }
 
-  /** PUT: full replacement of an existing task; a body without `id` keeps the path's. */
   async function put(id: string, body: unknown): Promise<WriteResult> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new DirectorError('INVALID_BODY', 'the body must be a JSON object describing a task');
@@ -97,12 +136,10 @@ export function createTaskWrites(deps: ApiDeps) {
 
   async function remove(id: string): Promise<void> {
     if (!(await store.deleteTask(id))) throw taskNotFound(id);
-    await scheduler.taskChanged(id);
-    await deps.afterTaskWrite?.(id);
-    events.emit('task:changed', { id, change: 'deleted' });
+    await replan(id);
+    await announce(id, 'deleted');
   }
 
-  /** start / stop / switch, with the original's messages. */
   async function setRunning(id: string, action: string): Promise<Task> {
     const task = await store.getTask(id);
     if (!task) throw taskNotFound(id);
@@ -123,10 +160,14 @@ export function createTaskWrites(deps: ApiDeps) {
     return (await commit(parseTask(doc, { fallbackId: id, createdMs: task.createdMs, nowMs: now }))).task;
   }
 
-  return { post, put, remove, setRunning };
-}
+  async function deleteEnded(id: string, nowMs: number): Promise<boolean> {
+    const deleted = await store.deleteEndedTask(id, nowMs);
+    if (deleted) void announce(id, 'ended');
+    return deleted;
+  }
 
-export type TaskWrites = ReturnType<typeof createTaskWrites>;
+  return { post, put, remove, setRunning, deleteEnded };
+}
 
 export function taskNotFound(id: string): DirectorError {
   return new DirectorError('TASK_NOT_FOUND', 'Not Found', { id });

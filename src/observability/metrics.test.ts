@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunRecord } from '../domain/run.js';
 import { startHarness, type Harness } from '../../test/support/director-harness.js';
-import { DirectorEvents } from './events.js';
+import { DirectorEvents } from '../lib/events.js';
 import { createMetrics } from './metrics.js';
 
 /** A strict reading of text format 0.0.4: returns samples by series, throws on any malformed line. */

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RunRecord } from '../domain/run.js';
 import { DirectorEvents } from '../lib/events.js';
-import { FakeClock } from '../lib/fake-clock.js';
+import { FakeClock } from '../lib/testing/fake-clock.js';
 import { createLogger } from '../lib/logger.js';
 import { createLeaseKeeper } from './lease-keeper.js';
 
@@ -40,7 +40,7 @@ describe('lease keeper', () => {
   it('without a sweep period renews and expires every third of a lease', async () => {
     const clock = new FakeClock(T0);
     const fake = fakeStore();
-    const keeper = createLeaseKeeper({ config: { leaseMs: 30_000, instanceId: 'me' }, store: fake.store, clock, events: new DirectorEvents(), logger: createLogger('silent') });
+    const keeper = createLeaseKeeper({ config: { leaseMs: 30_000, instanceId: 'me' }, store: fake.store, held: { ids: () => [1], release: () => undefined }, clock, events: new DirectorEvents(), logger: createLogger('silent') });
     keeper.start();
     await clock.advance(30_000);
     await keeper.stop();
@@ -51,7 +51,7 @@ describe('lease keeper', () => {
     const clock = new FakeClock(T0);
     const fake = fakeStore();
     const events = new DirectorEvents();
-    const keeper = createLeaseKeeper({ config: { leaseMs: 30_000, instanceId: 'me' }, store: fake.store, clock, events, logger: createLogger('silent'), sweepMs: 500 });
+    const keeper = createLeaseKeeper({ config: { leaseMs: 30_000, instanceId: 'me' }, store: fake.store, held: { ids: () => [1], release: () => undefined }, clock, events, logger: createLogger('silent'), sweepMs: 500 });
     keeper.start();
     await clock.advance(10_000);
     const announced = events.next('run:finished');
@@ -61,5 +61,25 @@ describe('lease keeper', () => {
     await keeper.stop();
     assert.equal(fake.calls.filter((c) => c === 'expire').length, 21);
     assert.equal(fake.calls.filter((c) => c === 'renew').length, 2, 'renewed at the first tick and 10 s later');
+  });
+
+  it('renews exactly the runs held, and lets a run declared lost go', async () => {
+    const clock = new FakeClock(T0);
+    const renewed: number[][] = [];
+    const released: number[] = [];
+    const store = {
+      async renewLeases(_owner: string, _untilMs: number, runIds: readonly number[]) {
+        renewed.push([...runIds]);
+        return runIds.length;
+      },
+      async expireLeases() {
+        return [lostRun];
+      },
+    };
+    const held = { ids: () => [3, 7], release: (id: number) => void released.push(id) };
+    const keeper = createLeaseKeeper({ config: { leaseMs: 30_000, instanceId: 'me' }, store, held, clock, events: new DirectorEvents(), logger: createLogger('silent') });
+    await keeper.tick();
+    assert.deepEqual(renewed, [[3, 7]]);
+    assert.deepEqual(released, [7]);
   });
 });

@@ -2,8 +2,8 @@
 // Operators grep these; the run rows hold the full result, error and logs.
 
 import type { RunRecord } from '../domain/run.js';
-import type { DirectorEvents } from './events.js';
-import type { Logger } from './logger.js';
+import type { DirectorEvents } from '../lib/events.js';
+import type { Logger } from '../lib/logger.js';
 
 const MAX_ERROR_CHARS = 500;
 

@@ -4,8 +4,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import type { RunRecord } from '../domain/run.js';
-import { DirectorEvents } from './events.js';
-import { createLogger } from './logger.js';
+import { DirectorEvents } from '../lib/events.js';
+import { createLogger } from '../lib/logger.js';
 import { startRunLog } from './run-log.js';
 
 const base: RunRecord = {
