@@ -108,28 +108,25 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
     }
   }
 
+  /**
+   * A task's runs go to the executor that ran it before: under strict it holds the task's workers, under
+   * trusted its kept context. A new task (or one whose executor died or is suspect) goes to the executor
+   * holding the fewest tasks.
+   */
   function pick(taskKey: string): Executor | undefined {
-    if (strict) {
-      const held = affinity.get(taskKey);
-      if (held !== undefined && held.status === 'ready') return held;
-    }
+    const held = affinity.get(taskKey);
+    if (held !== undefined && held.status === 'ready' && !held.suspect) return held;
     let best: Executor | undefined;
     for (const executor of executors) {
       if (executor.status !== 'ready' || executor.suspect) continue;
-      const load = strict ? executor.taskKeys.size : executor.jobs.size;
-      if (best === undefined || load < (strict ? best.taskKeys.size : best.jobs.size)) best = executor;
+      if (best === undefined || executor.taskKeys.size < best.taskKeys.size) best = executor;
     }
-    if (strict && best !== undefined) {
+    if (best !== undefined) {
+      held?.taskKeys.delete(taskKey);
       affinity.set(taskKey, best);
       best.taskKeys.add(taskKey);
     }
     return best;
-  }
-
-  let turn = 0;
-  function nextInTurn(): Executor | undefined {
-    const ready = [...executors].filter((executor) => executor.status === 'ready' && !executor.suspect);
-    return ready[turn++ % Math.max(1, ready.length)];
   }
 
   function dispatch(request: ExecuteRequest, resolve: (execution: Execution) => void): void {
@@ -298,13 +295,14 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
     },
     prepare(taskKey) {
       if (closing !== null) return;
-      // trusted: any executor may take the run, so the contexts made ahead for it are spread in turn.
-      const executor = strict ? pick(taskKey) : nextInTurn();
+      const executor = pick(taskKey);
       if (executor !== undefined) send(executor, { type: 'prepare', taskKey });
     },
     forget(taskKey) {
       if (!strict) {
-        // trusted: the task's context may be kept by any executor that ran it.
+        // trusted: the task's context may be kept by any executor that ran it (its affinity may have moved).
+        affinity.get(taskKey)?.taskKeys.delete(taskKey);
+        affinity.delete(taskKey);
         for (const executor of executors) if (executor.status === 'ready') send(executor, { type: 'forget', taskKey });
         return;
       }

@@ -15,8 +15,11 @@ const { createRealm, createRequire } = require('./sandbox.cjs');
 const { startRun, uncaught } = require('./run-script.cjs');
 
 const WORKER_FILE = path.join(__dirname, 'script-worker.cjs');
-/** trusted: tasks' contexts kept, and contexts made ahead for announced runs, at most (~180 KB each). */
-const MAX_KEPT_CONTEXTS = 256;
+/**
+ * trusted: tasks' contexts kept, and contexts made ahead for announced runs, at most (~180 KB each): this
+ * executor's share of DIRECTOR_MAX_RUNS, at least 256. A task's runs come to the executor that ran it.
+ */
+const MIN_KEPT_CONTEXTS = 256;
 /** A worker that does not answer its drain within this much past the deadline is spinning: it is ended. */
 const DRAIN_SLACK_MS = 1000;
 
@@ -54,7 +57,7 @@ function onDirector(message, body) {
       return run({ ...message, source: body.toString('utf8') });
     case 'prepare':
       if (init.policy === 'strict') prepare(message.taskKey);
-      else init.realm.expect(message.taskKey, Math.min(init.maxWorkers, MAX_KEPT_CONTEXTS));
+      else init.realm.expect(message.taskKey, keptContexts());
       return;
     case 'cancel':
       return cancel(message.runId, message.reason);
@@ -67,11 +70,13 @@ function onDirector(message, body) {
   }
 }
 
+const keptContexts = () => Math.max(MIN_KEPT_CONTEXTS, init.maxWorkers);
+
 function start(message) {
   init = message;
   guardProcess(init.directorPid);
   if (init.policy === 'trusted') {
-    init.realm = createRealm(init, MAX_KEPT_CONTEXTS);
+    init.realm = createRealm(init, keptContexts());
     init.scriptRequire = createRequire(init);
     // Warm: a first run should not pay for loading axios (tens of ms).
     if (init.packages.axios !== undefined) require(init.packages.axios);
