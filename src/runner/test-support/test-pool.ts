@@ -43,7 +43,8 @@ export async function startTestPool(options: TestPoolOptions = {}): Promise<Test
     pool,
     run(source, runOptions = {}) {
       const context: RunContext = { taskId: 'test-task', slot: null, trigger: 'manual', attempt: 1, ...runOptions.context };
-      return pool.execute({ taskKey: runOptions.taskKey ?? `task-${++runs}`, source, filename: 'script.js', config: runOptions.config ?? {}, context, timeoutMs: runOptions.timeoutMs ?? 5000 });
+      const run = ++runs;
+      return pool.execute({ runId: `run-${run}`, taskKey: runOptions.taskKey ?? `task-${run}`, source, filename: 'script.js', config: runOptions.config ?? {}, context, timeoutMs: runOptions.timeoutMs ?? 5000 });
     },
     close: () => pool.close(1000),
   };
