@@ -19,7 +19,7 @@ export interface DrainMessage {
 export type ToWorker = WorkerRunMessage | AbortMessage | DrainMessage;
 
 export type FromWorker =
-  /** Started, warm-up run done: it may start the next worker. */
+  /** Started (its warm-up run under way): the executor may start the next worker. */
   | { readonly type: 'ready' }
   /** Answer to `drain`: `pending` when work was still going at the deadline (the worker is then ended). */
   | { readonly type: 'drained'; readonly pending: boolean }
