@@ -83,7 +83,7 @@ describe('hostile scripts under strict, against a real Director', () => {
   test('a timer left behind by one task cannot forge or change another task\'s run', async () => {
     const attacker = await runTest(`
       const p = require.constructor('return process')();
-      const forge = () => { try { p.emit('message', { type: 'done', runId: '1', result: '"forged"' }); } catch {} globalThis.Object.prototype.forged = true; };
+      const forge = () => { for (let n = 0; n < 50; n++) { try { p.emit('message', { type: 'end', runId: 'test-' + n, end: { outcome: 'succeeded', result: '"forged"', logs: '' } }); } catch {} } globalThis.Object.prototype.forged = true; };
       setInterval(forge, 1).unref(); setTimeout(forge, 50);
       module.exports.main = () => 'armed';`);
     assert.equal(attacker.status, 200);

@@ -53,27 +53,42 @@ export interface RunRecord {
   readonly leaseUntilMs: number | null;
 }
 
-interface ReportedRun {
-  readonly logs: string;
-  readonly queuedMs: number;
-  readonly startedMs: number;
-  readonly finishedMs: number;
-  readonly scriptUrl: string | null;
-  readonly scriptSha256: string | null;
-}
+/** Outcomes of a run that ran, or tried to, and did not succeed. `lost`: not its own fault (retries apply). */
+export type FailedOutcome = 'failed' | 'timed_out' | 'lost';
 
-/** What the runner reports for one run, before it is written to the run row. */
-export type RunReport =
-  | (ReportedRun & {
+/**
+ * How a run ended: the one shape every hop passes on, from the script's executor to the run's row.
+ * The executor reports `succeeded` or `failed` (`RunEnd<'failed'>`); the executor pool adds `timed_out`
+ * and `lost` for runs it settles without it, and the instants (`Execution`); the runner adds the queue
+ * and the script (`RunReport`), which the store writes into the row.
+ */
+export type RunEnd<Failure extends FailedOutcome = FailedOutcome> =
+  | {
       readonly outcome: 'succeeded';
       /**
        * JSON text of the result; null when `main` returned undefined. That is a success for a
        * scheduled run, but /run and /tasks/test answer it with 500 as the original's clients expect.
        */
       readonly result: string | null;
-    })
-  /** `lost`: ended through no fault of its own (its executor was killed for another run); retries apply. */
-  | (ReportedRun & { readonly outcome: 'failed' | 'timed_out' | 'lost'; readonly error: RunError });
+      readonly logs: string;
+    }
+  | { readonly outcome: Failure; readonly error: RunError; readonly logs: string };
+
+/** The columns of a run's row that say how it ended. */
+export function endColumns(end: RunEnd): Pick<RunRecord, 'status' | 'result' | 'error' | 'logs'> {
+  return end.outcome === 'succeeded'
+    ? { status: end.outcome, result: end.result, error: null, logs: end.logs }
+    : { status: end.outcome, result: null, error: end.error, logs: end.logs };
+}
+
+/** What the runner reports for one run, before it is written to the run row. */
+export type RunReport = RunEnd & {
+  readonly queuedMs: number;
+  readonly startedMs: number;
+  readonly finishedMs: number;
+  readonly scriptUrl: string | null;
+  readonly scriptSha256: string | null;
+};
 
 export interface RunStats {
   readonly counts: Readonly<Record<RunOutcome | 'running', number>>;

@@ -2,12 +2,17 @@
 // as a run error.
 
 import { readFileSync } from 'node:fs';
-import type { RunError } from '../domain/run.js';
+import type { RunEnd, RunError } from '../domain/run.js';
 import type { Logger } from '../lib/logger.js';
 import type { ExecutorLaunch } from './executor-launch.js';
 import type { RunContext } from './protocol.js';
 
 export interface ExecuteRequest {
+  /**
+   * The run's own id, named in every message about it and in the logs: the run row's id, or `test-<n>`.
+   * At most MAX_RUN_ID_CHARS, and unique among the runs in flight (the pool refuses a second one).
+   */
+  readonly runId: string;
   /** Runs with the same key may share a worker under strict; runs with different keys never do. */
   readonly taskKey: string;
   readonly source: string;
@@ -18,17 +23,11 @@ export interface ExecuteRequest {
   readonly timeoutMs: number;
 }
 
-interface Ending {
-  readonly logs: string;
-  /** When main() was entered, on the pool's clock; null when it never was (compile error, death before). */
-  readonly enteredMs: number | null;
-  readonly finishedMs: number;
-}
-
-/** `lost`: the run ended through no fault of its own (its executor had to be killed for another run). */
-export type Execution =
-  | (Ending & { readonly outcome: 'succeeded'; readonly result: string | null })
-  | (Ending & { readonly outcome: 'failed' | 'timed_out' | 'lost'; readonly error: RunError });
+/**
+ * How a run ended (`lost`: through no fault of its own, its executor was killed for another run), with
+ * when main() was entered on the pool's clock (null when it never was: compile error, death before).
+ */
+export type Execution = RunEnd & { readonly enteredMs: number | null; readonly finishedMs: number };
 
 export interface PoolState {
   readonly executors: number;

@@ -80,7 +80,7 @@ describe('executor channel under trusted: a forged message ends its executor, ne
 
   test('a script speaking for a run its executor does not hold gets the executor killed', async () => {
     const forger = await t.run(`module.exports.main = () => {
-      const header = Buffer.from(JSON.stringify({ type: 'done', runId: 'not-a-run', resultBytes: 2 }));
+      const header = Buffer.from(JSON.stringify({ type: 'end', runId: 'not-a-run', outcome: 'succeeded', resultBytes: 2 }));
       const prefix = Buffer.alloc(8); prefix.writeUInt32BE(4 + header.length + 2, 0); prefix.writeUInt32BE(header.length, 4);
       require('fs').writeSync(3, Buffer.concat([prefix, header, Buffer.from('42')]));
       return new Promise(() => {});

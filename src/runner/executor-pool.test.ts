@@ -27,6 +27,18 @@ describe('executor pool: script runtime', () => {
     assert.equal(execution.logs, 'got 21\nwarned\n');
   });
 
+  test('a run is named by the id it was given: a second run under an id in flight is refused and disturbs nothing', async () => {
+    const first = t.run('module.exports.main = () => new Promise((r) => setTimeout(() => r("first"), 300));', { runId: '42' });
+    const second = await t.run('module.exports.main = () => "second";', { runId: '42' });
+    assert.equal(failure(second).error.name, 'RunIdInFlight');
+    const ended = await first;
+    assert.equal(ended.outcome === 'succeeded' && ended.result, '"first"');
+    const again = await t.run('module.exports.main = () => "again";', { runId: '42' });
+    assert.equal(again.outcome === 'succeeded' && again.result, '"again"', 'an id is free again once its run has ended');
+    const tooLong = await t.run('module.exports.main = () => 1;', { runId: 'x'.repeat(65) });
+    assert.equal(failure(tooLong).error.name, 'InvalidRunId');
+  });
+
   test('sloppy CommonJS: exports.main, implicit globals, top-level this === module.exports, async main', async () => {
     const execution = await t.run(
       'counter = 1; var self = this; exports.main = async function (config) { await new Promise((r) => setTimeout(r, 5)); counter += 1; return { counter, same: self === module.exports, config }; };',

@@ -6,7 +6,7 @@
 import type { RunError } from '../domain/run.js';
 import { describeExit, executorDeathError, readRssKb, type ExecuteRequest, type Execution, type ExecutorPool, type ExecutorPoolOptions, type PoolState } from './execution.js';
 import { killExecutor, OUTPUT_TAIL_CHARS, sendToExecutor, spawnExecutor, type Executor, type Job } from './executor-process.js';
-import type { FromExecutor, ToExecutor } from './protocol.js';
+import { MAX_RUN_ID_CHARS, type FromExecutor, type ToExecutor } from './protocol.js';
 
 export type { ExecuteRequest, Execution, ExecutorPool, ExecutorPoolOptions, PoolState };
 
@@ -32,7 +32,6 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
   let startupFailures = 0;
   let lastStartupError = '';
   let respawnTimer: NodeJS.Timeout | null = null;
-  let nextRunId = 0;
   let nextPing = 0;
   const pings = new Map<number, { executor: Executor; timer: NodeJS.Timeout }>();
   const readyWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
@@ -101,10 +100,8 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
         return;
       case 'late':
         return;
-      case 'done':
-        return settle(job, { outcome: 'succeeded', result: message.result, logs: message.logs, enteredMs: job.enteredMs, finishedMs: now() });
-      case 'failed':
-        return settle(job, { outcome: 'failed', error: message.error, logs: message.logs, enteredMs: job.enteredMs, finishedMs: now() });
+      case 'end':
+        return settle(job, { ...message.end, enteredMs: job.enteredMs, finishedMs: now() });
     }
   }
 
@@ -135,7 +132,7 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
       waiting.push({ request, resolve });
       return;
     }
-    const runId = String(++nextRunId);
+    const { runId } = request;
     const job: Job = { runId, request, resolve, executor, enteredMs: null, logs: '', timer: null, settled: false };
     executor.jobs.set(runId, job);
     job.timer = setTimeout(() => timeOut(job), request.timeoutMs);
@@ -217,6 +214,19 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
     }
   }
 
+  /**
+   * Executors name a run by its id alone: a second run under an id in flight (or settled while its
+   * executor may still be running it) would be settled by the first one's messages. Ids are the run rows'
+   * own, so this is a caller's bug; the run fails rather than being mistaken for another.
+   */
+  function refusedId(runId: string): RunError | null {
+    if (runId === '' || runId.length > MAX_RUN_ID_CHARS) {
+      return { stage: 'executor', name: 'InvalidRunId', message: `the run id "${runId.slice(0, MAX_RUN_ID_CHARS)}" is not 1 to ${MAX_RUN_ID_CHARS} characters long; the run was not started` };
+    }
+    const held = waiting.some(({ request }) => request.runId === runId) || [...executors].some((e) => e.jobs.has(runId) || e.settledIds.has(runId));
+    return held ? { stage: 'executor', name: 'RunIdInFlight', message: `a run with id ${runId} is already in flight; this one was not started` } : null;
+  }
+
   function failure(error: RunError): Execution {
     return { outcome: 'failed', error, logs: '', enteredMs: null, finishedMs: now() };
   }
@@ -290,6 +300,11 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
       if (closing !== null) return Promise.resolve(failure(shutdownError('Director is shutting down; the run was not started')));
       if (startupFailures >= STARTUP_FAILURES_BEFORE_GIVING_UP && ![...executors].some((e) => e.status === 'ready')) {
         return Promise.resolve(failure(unavailable()));
+      }
+      const refused = refusedId(request.runId);
+      if (refused !== null) {
+        logger.error({ taskKey: request.taskKey }, refused.message);
+        return Promise.resolve(failure(refused));
       }
       return new Promise<Execution>((resolve) => dispatch(request, resolve));
     },

@@ -1,8 +1,9 @@
 // The typed messages between the executor pool (Director's process) and an executor (a child process),
-// sent as frames (executor/frames.cjs): a JSON header and a raw body for big text.
-// executor/executor.cjs is plain CommonJS and cannot import these types: keep both sides in step.
+// sent as frames (executor/frames.cjs): a JSON header and a raw body for big text. The executor's
+// CommonJS files are checked against these types too (`// @ts-check`, JSDoc `import('../protocol.js')`).
+// A run is named by its own id on every hop: the run row's id, or `test-<n>` for /tasks/test.
 
-import type { FailureStage, RunError, TriggerKind } from '../domain/run.js';
+import type { FailureStage, RunEnd, RunError, TriggerKind } from '../domain/run.js';
 import type { ScriptPolicy } from '../config.js';
 
 /** What `main(config, context)` receives as `context`, less the AbortSignal the executor adds. */
@@ -33,6 +34,9 @@ export interface ExecutorInit {
   /** Director's pid, taken by Director itself: the one process a trusted script may not signal. */
   readonly directorPid: number;
 }
+
+/** Longest run id on the wire. A run's id is its row's (`String(run.id)`), or `test-<n>` for /tasks/test. */
+export const MAX_RUN_ID_CHARS = 64;
 
 /** Body: the script's source (UTF-8). */
 export interface RunMessage {
@@ -80,18 +84,31 @@ export interface PingMessage {
 
 export type ToExecutor = ExecutorInit | RunMessage | CancelMessage | AbortMessage | PrepareMessage | ForgetMessage | PingMessage;
 
-export type FromExecutor =
-  | { readonly type: 'ready' }
-  | { readonly type: 'pong'; readonly id: number }
+/** What a run says of itself while it goes and when it ends, under either policy (executor/run-script.cjs). */
+export type RunUpdate =
   /** main() was called, at `atMs` on the executor's wall clock. */
   | { readonly type: 'entered'; readonly runId: string; readonly atMs: number }
-  /** Console output of a run still going (a run that gets killed keeps it); done/failed carry all of it. */
+  /** Console output of a run still going (a run that gets killed keeps it); `end` carries all of it. */
   | { readonly type: 'log'; readonly runId: string; readonly text: string }
-  /** Output of a run after it was reported. */
+  /** Output of a run after it ended. */
   | { readonly type: 'late'; readonly runId: string; readonly text: string }
-  /** Result: JSON text, or null when `main` returned undefined. */
-  | { readonly type: 'done'; readonly runId: string; readonly result: string | null; readonly logs: string }
-  | { readonly type: 'failed'; readonly runId: string; readonly error: RunError; readonly logs: string };
+  /** The run ended; an executor only ever reports `succeeded` or `failed` (timeouts and losses are Director's). */
+  | { readonly type: 'end'; readonly runId: string; readonly end: RunEnd<'failed'> };
+
+export type FromExecutor = { readonly type: 'ready' } | { readonly type: 'pong'; readonly id: number } | RunUpdate;
+
+/**
+ * The header of each frame an executor sends. Big text travels as the raw body, never JSON-escaped:
+ * `log`/`late` text; for `end`, the result (when there is one, `resultBytes` long; -1: a null result)
+ * followed by the logs.
+ */
+export type FromExecutorHeader =
+  | { readonly type: 'ready' }
+  | { readonly type: 'pong'; readonly id: number }
+  | { readonly type: 'entered'; readonly runId: string; readonly atMs: number }
+  | { readonly type: 'log' | 'late'; readonly runId: string }
+  | { readonly type: 'end'; readonly runId: string; readonly outcome: 'succeeded'; readonly resultBytes: number }
+  | { readonly type: 'end'; readonly runId: string; readonly outcome: 'failed'; readonly error: RunError };
 
 /** Largest header an executor may send: an error's message and stack are capped well below this. */
 export const MAX_HEADER_BYTES = 64 * 1024;
@@ -105,24 +122,28 @@ export function parseFromExecutor(header: Record<string, unknown>, body: Buffer)
   const { type, runId } = header;
   if (type === 'ready') return { type };
   if (type === 'pong') return typeof header.id === 'number' ? { type, id: header.id } : null;
-  if (typeof runId !== 'string' || runId.length > 64) return null;
+  if (typeof runId !== 'string' || runId.length > MAX_RUN_ID_CHARS) return null;
   switch (type) {
     case 'entered':
       return typeof header.atMs === 'number' && Number.isFinite(header.atMs) ? { type, runId, atMs: header.atMs } : null;
     case 'log':
     case 'late':
       return { type, runId, text: body.toString('utf8') };
-    case 'done': {
-      const resultBytes = header.resultBytes;
-      if (typeof resultBytes !== 'number' || !Number.isInteger(resultBytes) || resultBytes < -1 || resultBytes > body.length) return null;
-      const result = resultBytes < 0 ? null : body.toString('utf8', 0, resultBytes);
-      return { type, runId, result, logs: body.toString('utf8', Math.max(0, resultBytes)) };
-    }
-    case 'failed':
-      return isRunError(header.error) ? { type, runId, error: header.error, logs: body.toString('utf8') } : null;
+    case 'end':
+      return parseEnd(runId, header, body);
     default:
       return null;
   }
+}
+
+function parseEnd(runId: string, header: Record<string, unknown>, body: Buffer): FromExecutor | null {
+  if (header.outcome === 'failed') {
+    return isRunError(header.error) ? { type: 'end', runId, end: { outcome: 'failed', error: header.error, logs: body.toString('utf8') } } : null;
+  }
+  const resultBytes = header.resultBytes;
+  if (header.outcome !== 'succeeded' || typeof resultBytes !== 'number' || !Number.isInteger(resultBytes) || resultBytes < -1 || resultBytes > body.length) return null;
+  const result = resultBytes < 0 ? null : body.toString('utf8', 0, resultBytes);
+  return { type: 'end', runId, end: { outcome: 'succeeded', result, logs: body.toString('utf8', Math.max(0, resultBytes)) } };
 }
 
 const FAILURE_STAGES = new Set<string>(['fetch', 'compile', 'run', 'timeout', 'serialize', 'executor', 'shutdown'] satisfies FailureStage[]);

@@ -206,3 +206,29 @@ describe('task runner: leases and shutdown', () => {
     }
   });
 });
+
+describe('task runner: run ids across the executor boundary', () => {
+  test('an executor\'s message about run X settles the store\'s run X: the executor speaks of a run by its row\'s id', async () => {
+    const f = await startFixture({ scriptPolicy: 'trusted', executors: 1 });
+    try {
+      const task = await f.task({ id: 'speaks', script: 'speaks.js', interval: 60_000 });
+      const run = await f.claim(task, Date.now());
+      // A trusted script can write to its executor's channel: it ends its own run by the row's id, and
+      // never returns. Under any other id the executor would be killed for speaking of a run it does not hold.
+      f.server.setScript('speaks.js', `module.exports.main = () => {
+        const header = Buffer.from(JSON.stringify({ type: 'end', runId: '${run.id}', outcome: 'succeeded', resultBytes: 8 }));
+        const body = Buffer.from('"spoken"said so\\n');
+        const prefix = Buffer.alloc(8); prefix.writeUInt32BE(4 + header.length + body.length, 0); prefix.writeUInt32BE(header.length, 4);
+        require('fs').writeSync(3, Buffer.concat([prefix, header, body]));
+        return new Promise(() => {});
+      };`);
+      const ended = await f.runner.runClaimed(task, run);
+      assert.equal(ended.status, 'succeeded', JSON.stringify(ended.error));
+      const stored = await f.store.getRun(run.id);
+      assert.equal(stored?.result, '"spoken"');
+      assert.equal(stored?.logs, 'said so\n');
+    } finally {
+      await f.close();
+    }
+  });
+});

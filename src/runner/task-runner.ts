@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import type { Config } from '../config.js';
-import type { RunError, RunRecord, RunReport } from '../domain/run.js';
+import { endColumns, type RunError, type RunRecord, type RunReport } from '../domain/run.js';
 import { taskConfig, type Task } from '../domain/task.js';
 import type { Assets } from '../assets/assets.js';
 import type { FetchedScript } from '../assets/fetch-script.js';
@@ -83,6 +83,8 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
   }
 
   interface Attempt {
+    /** The run row's id: the pool, the executor and their logs name the run by it. */
+    readonly runId: string;
     readonly taskKey: string;
     readonly script: string;
     readonly config: unknown;
@@ -110,6 +112,7 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
         return { outcome: 'failed', error: describe('fetch', error), ...before, scriptUrl, finishedMs: clock.now() };
       }
       const execution = await pool.execute({
+        runId: attempt.runId,
         taskKey: attempt.taskKey,
         source: fetched.text,
         filename: fetched.url,
@@ -134,7 +137,7 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
     prepared.delete(task.id);
     events.emit('run:started', run);
     const context: RunContext = { taskId: task.id, slot: run.slot, trigger: run.trigger, attempt: run.attempt };
-    const report = await execute({ taskKey: task.id, script: task.script, config: taskConfig(task.doc), context, timeoutMs, stillWanted });
+    const report = await execute({ runId: String(run.id), taskKey: task.id, script: task.script, config: taskConfig(task.doc), context, timeoutMs, stillWanted });
     let finished: RunRecord | undefined;
     try {
       finished = 'notWanted' in report
@@ -201,12 +204,14 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
       const queuedMs = clock.now();
       const sha256 = createHash('sha256').update(scriptText).digest('hex');
       const context: RunContext = { taskId: null, slot: null, trigger: 'test', attempt: 1 };
-      // Every test run is a task of its own: nothing of one reaches another, nor any task's runs.
-      const taskKey = `test:${++testRuns}`;
+      // Every test run is a task of its own: nothing of one reaches another, nor any task's runs. Its id
+      // cannot be a stored run's (those are numbers).
+      const testRun = ++testRuns;
+      const taskKey = `test:${testRun}`;
       const release = await limit.enter();
       try {
         const startedMs = clock.now();
-        const execution = await pool.execute({ taskKey, source: scriptText, filename: 'test.js', config: scriptConfig, context, timeoutMs: config.manualRunTimeoutMs });
+        const execution = await pool.execute({ runId: `test-${testRun}`, taskKey, source: scriptText, filename: 'test.js', config: scriptConfig, context, timeoutMs: config.manualRunTimeoutMs });
         return toReport(execution, { queuedMs, startedMs, scriptUrl: null, scriptSha256: sha256 });
       } finally {
         release();
@@ -253,11 +258,9 @@ interface Before {
 }
 
 function toReport(execution: Execution, before: Before): RunReport {
-  const startedMs = execution.enteredMs ?? before.startedMs;
-  const common = { logs: execution.logs, queuedMs: before.queuedMs, startedMs, finishedMs: Math.max(startedMs, execution.finishedMs), scriptUrl: before.scriptUrl, scriptSha256: before.scriptSha256 };
-  return execution.outcome === 'succeeded'
-    ? { outcome: 'succeeded', result: execution.result, ...common }
-    : { outcome: execution.outcome, error: execution.error, ...common };
+  const { enteredMs, finishedMs, ...end } = execution;
+  const startedMs = enteredMs ?? before.startedMs;
+  return { ...end, queuedMs: before.queuedMs, startedMs, finishedMs: Math.max(startedMs, finishedMs), scriptUrl: before.scriptUrl, scriptSha256: before.scriptSha256 };
 }
 
 function describe(stage: RunError['stage'], error: unknown): RunError {
@@ -267,18 +270,6 @@ function describe(stage: RunError['stage'], error: unknown): RunError {
 
 /** The outcome as a record when the store could not return one (it failed, or the row was gone). */
 function asRecord(run: RunRecord, report: RunReport): RunRecord {
-  return {
-    ...run,
-    status: report.outcome,
-    result: report.outcome === 'succeeded' ? report.result : null,
-    error: report.outcome === 'succeeded' ? null : report.error,
-    logs: report.logs,
-    queuedMs: report.queuedMs,
-    startedMs: report.startedMs,
-    finishedMs: report.finishedMs,
-    durationMs: report.finishedMs - report.startedMs,
-    scriptUrl: report.scriptUrl,
-    scriptSha256: report.scriptSha256,
-    leaseUntilMs: null,
-  };
+  const { queuedMs, startedMs, finishedMs, scriptUrl, scriptSha256 } = report;
+  return { ...run, ...endColumns(report), queuedMs, startedMs, finishedMs, durationMs: finishedMs - startedMs, scriptUrl, scriptSha256, leaseUntilMs: null };
 }

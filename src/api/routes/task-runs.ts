@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { DirectorError } from '../../domain/errors.js';
-import type { RunError, RunRecord } from '../../domain/run.js';
+import { endColumns, type RunError, type RunRecord } from '../../domain/run.js';
 import type { ApiDeps } from '../app.js';
 import { errors, IdParams, PageQuery, pageOf } from '../schemas.js';
 import { taskNotFound } from '../../tasks/task-writes.js';
@@ -138,12 +138,7 @@ export async function taskRunRoutes(api: FastifyInstance, deps: ApiDeps): Promis
     if (!config.testEndpoint) throw new DirectorError('TEST_ENDPOINT_DISABLED', 'POST /api/v1/tasks/test is disabled on this Director (DIRECTOR_TEST_ENDPOINT=off)');
     const { scriptText, scriptConfig } = request.body as { scriptText: string; scriptConfig?: unknown };
     const report = await runner().runTest(scriptText, scriptConfig === undefined ? {} : scriptConfig);
-    return sendEnded(reply, {
-      status: report.outcome,
-      result: report.outcome === 'succeeded' ? report.result : null,
-      error: report.outcome === 'succeeded' ? null : report.error,
-      logs: report.logs,
-    }, wantsDetails(request.query));
+    return sendEnded(reply, endColumns(report), wantsDetails(request.query));
   });
 
   api.get('/:id/runs', {

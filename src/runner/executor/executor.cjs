@@ -1,10 +1,12 @@
+// @ts-check
 // Executor entry, spawned by executor-pool.ts: runs many scripts at once, speaking ../protocol.ts as
 // frames (frames.cjs) on stdin (from Director) and fd 3 (to Director).
 // Under strict each run goes to a worker thread of its task (script-worker.cjs), one run at a time: a
 // worker never holds two tasks' code, and a run's timeout ends only its own worker. Idle workers are
 // kept for their task's next run. Under trusted runs share this process's event loop, as they shared
 // the original Director's.
-// Plain CommonJS on purpose: it is run with plain `node` (no tsx) from src/ and from dist/ alike.
+// Plain CommonJS on purpose: it is run with plain `node` (no tsx) from src/ and from dist/ alike. It is
+// type-checked against ../protocol.ts and ../worker-protocol.ts through JSDoc.
 'use strict';
 
 const net = require('node:net');
@@ -13,6 +15,33 @@ const { Worker } = require('node:worker_threads');
 const { encodeFrame, createFrameReader } = require('./frames.cjs');
 const { createRealm, createRequire } = require('./sandbox.cjs');
 const { startRun, uncaught } = require('./run-script.cjs');
+
+/**
+ * @typedef {import('../protocol.js').ExecutorInit} ExecutorInit
+ * @typedef {import('../protocol.js').ToExecutor} ToExecutor
+ * @typedef {import('../protocol.js').FromExecutorHeader} FromExecutorHeader
+ * @typedef {import('../protocol.js').RunUpdate} RunUpdate
+ * @typedef {import('../worker-protocol.js').ScriptRun} ScriptRun
+ * @typedef {import('../worker-protocol.js').ToWorker} ToWorker
+ * @typedef {import('../worker-protocol.js').FromWorker} FromWorker
+ * @typedef {import('./sandbox.cjs').Realm} Realm
+ * @typedef {import('./sandbox.cjs').ScriptRequire} ScriptRequire
+ * @typedef {import('./run-script.cjs').StartedRun} StartedRun
+ * @typedef {{ name: string, message: string }} EndReason Why a worker's run failed when it ended.
+ *
+ * @typedef {object} WorkerEntry A task's worker thread (strict), from its place in the start queue to its exit.
+ * @property {string} taskKey
+ * @property {Worker | null} worker Null until it leaves the start queue.
+ * @property {ToWorker[]} inbox Messages kept until its Worker exists.
+ * @property {boolean} started Ready (or gone): it no longer counts against MAX_STARTING.
+ * @property {string | null} runId The run it is running; null while idle.
+ * @property {number} lastUsedMs
+ * @property {boolean} draining
+ * @property {NodeJS.Timeout | undefined} drainTimer
+ * @property {boolean} ending It takes no run any more, though it lives until terminate() is done.
+ * @property {EndReason | null} endReason
+ * @property {boolean} cancelled Its run was cancelled by Director, which has recorded it.
+ */
 
 const WORKER_FILE = path.join(__dirname, 'script-worker.cjs');
 /**
@@ -24,31 +53,45 @@ const MIN_KEPT_CONTEXTS = 256;
 const DRAIN_SLACK_MS = 1000;
 
 const toDirector = new net.Socket({ fd: 3, readable: false, writable: true });
+/**
+ * @param {FromExecutorHeader} header
+ * @param {Buffer | null} [body]
+ */
 const send = (header, body = null) => toDirector.write(encodeFrame(header, body));
 
-let init = null;
-/** trusted: runs going on in this process, by id. */
+/** Director's first message, before any other: nothing below runs until `start` has set it. @type {ExecutorInit} */
+let init;
+/** trusted: where every run's script is compiled, and what it may require (set by `start`). @type {Realm} */
+let realm;
+/** @type {ScriptRequire} */
+let scriptRequire;
+/** trusted: runs going on in this process, by id. @type {Map<string, StartedRun>} */
 const runs = new Map();
-/** strict: the workers of each task (idle or running one run), by task key. */
+/** strict: the workers of each task (idle or running one run), by task key. @type {Map<string, WorkerEntry[]>} */
 const workers = new Map();
 let workerCount = 0;
-/** strict: the worker running each run, by run id. */
+/** strict: the worker running each run, by run id. @type {Map<string, WorkerEntry>} */
 const workerOfRun = new Map();
 
 const reader = createFrameReader({
   maxFrameBytes: 2 ** 31 - 1,
   maxHeaderBytes: 2 ** 31 - 1,
-  onFrame: ({ header, body }) => onDirector(header, body),
+  // Director is this process's parent and trusted: its frames are the protocol's messages.
+  onFrame: ({ header, body }) => onDirector(/** @type {ToExecutor} */ (/** @type {unknown} */ (header)), body),
   onError: (reason) => {
     process.stderr.write(`director executor: unreadable message from Director (${reason})\n`);
     process.exit(70);
   },
 });
-process.stdin.on('data', (chunk) => reader.push(chunk));
+process.stdin.on('data', (/** @type {Buffer} */ chunk) => reader.push(chunk));
 // Director went away (or closed the pipe): nothing will ever ask this executor for anything again.
 process.stdin.on('end', () => process.exit(0));
 toDirector.on('error', () => process.exit(0));
 
+/**
+ * @param {ToExecutor} message
+ * @param {Buffer} body
+ */
 function onDirector(message, body) {
   switch (message.type) {
     case 'init':
@@ -57,7 +100,7 @@ function onDirector(message, body) {
       return run({ ...message, source: body.toString('utf8') });
     case 'prepare':
       if (init.policy === 'strict') prepare(message.taskKey);
-      else init.realm.expect(message.taskKey, keptContexts());
+      else realm.expect(message.taskKey, keptContexts());
       return;
     case 'cancel':
       return cancel(message.runId, message.reason);
@@ -70,14 +113,16 @@ function onDirector(message, body) {
   }
 }
 
-const keptContexts = () => Math.max(MIN_KEPT_CONTEXTS, init.maxWorkers);
+/** The contexts a trusted executor keeps: its share of DIRECTOR_MAX_RUNS, at least MIN_KEPT_CONTEXTS. */
+const keptContexts = () => Math.max(MIN_KEPT_CONTEXTS, /** @type {ExecutorInit} */ (init).maxWorkers);
 
+/** @param {ExecutorInit} message */
 function start(message) {
   init = message;
   guardProcess(init.directorPid);
   if (init.policy === 'trusted') {
-    init.realm = createRealm(init, keptContexts());
-    init.scriptRequire = createRequire(init);
+    realm = createRealm(init, keptContexts());
+    scriptRequire = createRequire(init);
     // Warm: a first run should not pay for loading axios (tens of ms).
     if (init.packages.axios !== undefined) require(init.packages.axios);
     process.on('uncaughtException', (error) => onTrustedUncaught(error, 'uncaught exception'));
@@ -87,29 +132,39 @@ function start(message) {
 }
 
 /**
+ * process.kill's internal binding (lib/internal/process/per_thread.js): every signal a script sends goes
+ * through it, the real `process` it reaches through `require.constructor` included. Not in @types/node.
+ * @typedef {{ _kill?: (pid: number, signal: number) => number }} ProcessKillBinding
+ */
+
+/**
  * Identity comes from values taken before any script ran, never from process.pid (writable in Node).
  * Under trusted a script may signal processes of its own, but never Director.
+ * @param {number} directorPid
  */
 function guardProcess(directorPid) {
-  const rawKill = process._kill;
+  const internals = /** @type {NodeJS.Process & ProcessKillBinding} */ (process);
+  const rawKill = internals._kill;
   if (typeof rawKill === 'function') {
-    process._kill = function kill(pid, signal) {
+    internals._kill = function kill(pid, signal) {
       return pid === directorPid || pid === -directorPid ? -1 : rawKill.call(process, pid, signal);
     };
   }
-  for (const name of ['pid', 'ppid']) {
+  for (const name of /** @type {const} */ (['pid', 'ppid'])) {
     const value = process[name];
     Object.defineProperty(process, name, { value, writable: false, configurable: false, enumerable: true });
   }
 }
 
+/** @param {ScriptRun} message */
 function run(message) {
   if (init.policy === 'trusted') {
+    /** @param {RunUpdate} out */
     const post = (out) => {
-      if (out.type === 'done' || out.type === 'failed') runs.delete(out.runId);
+      if (out.type === 'end') runs.delete(out.runId);
       toDirectorMessage(out);
     };
-    runs.set(message.runId, startRun({ realm: init.realm, scriptRequire: init.scriptRequire, init, post, dirname: process.cwd() }, message));
+    runs.set(message.runId, startRun({ realm, scriptRequire, init, post, dirname: process.cwd() }, message));
     return;
   }
   const entry = idleWorker(message.taskKey) ?? startWorker(message.taskKey);
@@ -121,6 +176,7 @@ function run(message) {
   toWorker(entry, { type: 'run', runId: message.runId, source: message.source, filename: message.filename, config: message.config, context: message.context });
 }
 
+/** @param {string} taskKey */
 function idleWorker(taskKey) {
   for (const entry of workers.get(taskKey) ?? []) if (entry.runId === null && !entry.ending) return entry;
   return undefined;
@@ -133,17 +189,26 @@ function idleWorker(taskKey) {
  */
 const MAX_STARTING = 2;
 let starting = 0;
-/** Entries whose Worker is not created yet: for runs, then for `prepare`. */
+/** Entries whose Worker is not created yet: for runs, then for `prepare`. @type {{ runs: WorkerEntry[], prepared: WorkerEntry[] }} */
 const startQueue = { runs: [], prepared: [] };
 
-/** strict `prepare`: the task gets a worker ahead of its slot, unless it has one (idle or still busy). */
+/**
+ * strict `prepare`: the task gets a worker ahead of its slot, unless it has one (idle or still busy).
+ * @param {string} taskKey
+ */
 function prepare(taskKey) {
   if (!workers.has(taskKey)) startWorker(taskKey, 'prepared');
 }
 
-/** A worker for the task, queued to start. Beyond the warm limit, the longest idle worker makes room. */
+/**
+ * A worker for the task, queued to start. Beyond the warm limit, the longest idle worker makes room.
+ * @param {string} taskKey
+ * @param {keyof typeof startQueue} why
+ * @returns {WorkerEntry}
+ */
 function startWorker(taskKey, why = 'runs') {
   if (workerCount >= init.maxWorkers) evictIdle();
+  /** @type {WorkerEntry} */
   const entry = { taskKey, worker: null, inbox: [], started: false, runId: null, lastUsedMs: Date.now(), draining: false, drainTimer: undefined, ending: false, endReason: null, cancelled: false };
   const list = workers.get(taskKey);
   if (list === undefined) workers.set(taskKey, [entry]);
@@ -154,7 +219,10 @@ function startWorker(taskKey, why = 'runs') {
   return entry;
 }
 
-/** A prepared worker not started yet that a run now waits for starts with the runs' workers. */
+/**
+ * A prepared worker not started yet that a run now waits for starts with the runs' workers.
+ * @param {WorkerEntry} entry
+ */
 function promote(entry) {
   const at = entry.worker === null ? startQueue.prepared.indexOf(entry) : -1;
   if (at < 0) return;
@@ -162,7 +230,11 @@ function promote(entry) {
   startQueue.runs.push(entry);
 }
 
-/** Sends to a worker, or keeps the message until its Worker exists. */
+/**
+ * Sends to a worker, or keeps the message until its Worker exists.
+ * @param {WorkerEntry} entry
+ * @param {ToWorker} message
+ */
 function toWorker(entry, message) {
   if (entry.worker === null) entry.inbox.push(message);
   else entry.worker.postMessage(message);
@@ -175,23 +247,27 @@ function startNext() {
     if (entry === undefined) return;
     if (entry.ending) continue;
     starting += 1;
-    entry.worker = new Worker(WORKER_FILE, {
-      workerData: publicInit(),
+    const worker = new Worker(WORKER_FILE, {
+      workerData: init,
       env: { ...process.env },
       resourceLimits: { maxOldGenerationSizeMb: init.runMemoryMb, maxYoungGenerationSizeMb: Math.min(16, Math.max(1, init.runMemoryMb >> 3)), stackSizeMb: 4 },
     });
-    for (const message of entry.inbox.splice(0)) entry.worker.postMessage(message);
-    entry.worker.on('message', (message) => fromWorker(entry, message));
-    entry.worker.on('error', (error) => {
+    entry.worker = worker;
+    for (const message of entry.inbox.splice(0)) worker.postMessage(message);
+    worker.on('message', (/** @type {unknown} */ message) => fromWorker(entry, message));
+    worker.on('error', (/** @type {NodeJS.ErrnoException | undefined} */ error) => {
       entry.endReason = error && error.code === 'ERR_WORKER_OUT_OF_MEMORY'
         ? { name: 'MemoryLimitExceeded', message: `the script ran out of memory (heap limit ${init.runMemoryMb} MB, DIRECTOR_RUN_MEMORY_MB); its worker was ended` }
         : { name: 'WorkerError', message: `the task's worker failed: ${String(error && error.message)}` };
     });
-    entry.worker.on('exit', (code) => workerEnded(entry, code));
+    worker.on('exit', (code) => workerEnded(entry, code));
   }
 }
 
-/** The worker is ready (or gone): another may start. */
+/**
+ * The worker is ready (or gone): another may start.
+ * @param {WorkerEntry} entry
+ */
 function startDone(entry) {
   if (entry.worker === null || entry.started) return;
   entry.started = true;
@@ -199,12 +275,8 @@ function startDone(entry) {
   startNext();
 }
 
-function publicInit() {
-  const { realm, scriptRequire, ...plain } = init;
-  return plain;
-}
-
 function evictIdle() {
+  /** @type {WorkerEntry | null} */
   let oldest = null;
   for (const list of workers.values()) {
     for (const entry of list) {
@@ -214,14 +286,18 @@ function evictIdle() {
   if (oldest !== null) endWorker(oldest, null);
 }
 
-const FROM_WORKER = new Set(['entered', 'log', 'done', 'failed', 'late']);
+const RUN_UPDATES = new Set(['entered', 'log', 'late', 'end']);
 
 /**
  * A worker runs untrusted code: what it says is checked, and is only believed about its own runs.
  * Anything else ends it (its runs fail), never this executor.
+ * @param {WorkerEntry} entry
+ * @param {unknown} data
  */
-function fromWorker(entry, message) {
-  if (message === null || typeof message !== 'object') return endWorker(entry, protocolError('a message that is not an object'));
+function fromWorker(entry, data) {
+  if (data === null || typeof data !== 'object') return endWorker(entry, protocolError('a message that is not an object'));
+  // What a well-behaved worker sends; every field used is checked below (or coerced when relayed).
+  const message = /** @type {FromWorker} */ (data);
   if (message.type === 'ready') return startDone(entry);
   if (message.type === 'drained') {
     if (entry.runId === null && entry.draining) {
@@ -231,13 +307,13 @@ function fromWorker(entry, message) {
     }
     return;
   }
-  if (!FROM_WORKER.has(message.type) || typeof message.runId !== 'string') return endWorker(entry, protocolError(`a message of type ${String(message.type)}`));
+  if (!isRunUpdate(message)) return endWorker(entry, protocolError(`a message of type ${String(message.type)}`));
   if (entry.runId !== message.runId) {
     // Late output of a run already reported is fine; anything else about a run it does not hold is not.
     if (message.type === 'late' || message.type === 'log') return;
     return endWorker(entry, protocolError('a message about a run it does not hold'));
   }
-  if (message.type === 'done' || message.type === 'failed') {
+  if (message.type === 'end') {
     entry.runId = null;
     workerOfRun.delete(message.runId);
     startDrain(entry);
@@ -245,10 +321,26 @@ function fromWorker(entry, message) {
   toDirectorMessage(message);
 }
 
+/**
+ * The shape of a run update (its type, its run, and for an end, an outcome it may report).
+ * @param {RunUpdate} message
+ */
+function isRunUpdate(message) {
+  if (!RUN_UPDATES.has(message.type) || typeof message.runId !== 'string') return false;
+  if (message.type !== 'end') return true;
+  const end = /** @type {unknown} */ (message.end);
+  return typeof end === 'object' && end !== null && 'outcome' in end && (end.outcome === 'succeeded' || end.outcome === 'failed');
+}
+
+/**
+ * @param {string} what
+ * @returns {EndReason}
+ */
 function protocolError(what) {
   return { name: 'ProtocolViolation', message: `the task's worker sent ${what}; it was ended` };
 }
 
+/** @param {WorkerEntry} entry */
 function startDrain(entry) {
   entry.draining = true;
   entry.lastUsedMs = Date.now();
@@ -261,7 +353,11 @@ function startDrain(entry) {
   entry.drainTimer.unref();
 }
 
-/** Ends a worker; its runs still going fail with `reason` (null: an idle worker, nothing to report). */
+/**
+ * Ends a worker; its runs still going fail with `reason` (null: an idle worker, nothing to report).
+ * @param {WorkerEntry} entry
+ * @param {EndReason | null} reason
+ */
 function endWorker(entry, reason) {
   if (entry.ending) return;
   // From here on it takes no run, though it lives until terminate() is done.
@@ -272,6 +368,10 @@ function endWorker(entry, reason) {
   else void entry.worker.terminate();
 }
 
+/**
+ * @param {WorkerEntry} entry
+ * @param {number | null} code null: it never started
+ */
 function workerEnded(entry, code) {
   entry.ending = true;
   startDone(entry);
@@ -289,12 +389,14 @@ function workerEnded(entry, code) {
   workerOfRun.delete(runId);
   if (entry.cancelled) return; // Director recorded it when it cancelled it
   const why = entry.endReason ?? { name: 'WorkerExited', message: code === null ? 'the run\'s worker was ended before it started' : `the script ended its worker (exit code ${code})` };
-  send({ type: 'failed', runId, error: { stage: 'executor', ...why } }, Buffer.alloc(0));
+  send({ type: 'end', runId, outcome: 'failed', error: { stage: 'executor', ...why } }, Buffer.alloc(0));
 }
 
 /**
  * A run past its timeout (Director has recorded it): under strict its worker is ended, which stops any
  * code, even a loop that never yields, and touches no other run; under trusted its signal is aborted.
+ * @param {string} runId
+ * @param {string} reason
  */
 function cancel(runId, reason) {
   if (init.policy === 'trusted') return abort(runId, reason);
@@ -304,7 +406,11 @@ function cancel(runId, reason) {
   endWorker(entry, null);
 }
 
-/** Aborts the run's `context.signal` (shutdown): a cooperative script ends by itself. */
+/**
+ * Aborts the run's `context.signal` (shutdown): a cooperative script ends by itself.
+ * @param {string} runId
+ * @param {string} reason
+ */
 function abort(runId, reason) {
   if (init.policy === 'trusted') {
     runs.get(runId)?.abort.abort(new Error(reason));
@@ -314,19 +420,29 @@ function abort(runId, reason) {
   if (entry !== undefined) toWorker(entry, { type: 'abort', runId, reason });
 }
 
+/** @param {string} taskKey */
 function forget(taskKey) {
-  if (init.policy === 'trusted') return init.realm.forget(taskKey);
+  if (init.policy === 'trusted') return realm.forget(taskKey);
   for (const entry of [...(workers.get(taskKey) ?? [])]) if (entry.runId === null) endWorker(entry, null);
 }
 
+/**
+ * @param {unknown} error
+ * @param {string} kind
+ */
 function onTrustedUncaught(error, kind) {
   const only = runs.size === 1 ? runs.values().next().value : undefined;
   if (!uncaught(error, kind, only)) {
-    process.stderr.write(`director executor: ${kind} that no run can be blamed for: ${String(error && error.stack || error)}\n`);
+    const stack = error ? /** @type {{ stack?: unknown }} */ (Object(error)).stack : undefined;
+    process.stderr.write(`director executor: ${kind} that no run can be blamed for: ${String(stack || error)}\n`);
   }
 }
 
-/** Relays one run message to Director as a frame: big text as the body, never JSON-escaped. */
+/**
+ * Relays one run update to Director as a frame: big text as the body, never JSON-escaped. Under strict
+ * it comes from a worker, so its text fields are coerced; Director checks the frame again.
+ * @param {RunUpdate} message
+ */
 function toDirectorMessage(message) {
   switch (message.type) {
     case 'entered':
@@ -334,12 +450,12 @@ function toDirectorMessage(message) {
     case 'log':
     case 'late':
       return send({ type: message.type, runId: message.runId }, Buffer.from(String(message.text)));
-    case 'done': {
-      const result = message.result === null ? null : Buffer.from(String(message.result));
-      const logs = Buffer.from(String(message.logs));
-      return send({ type: 'done', runId: message.runId, resultBytes: result === null ? -1 : result.length }, result === null ? logs : Buffer.concat([result, logs]));
+    case 'end': {
+      const { runId, end } = message;
+      const logs = Buffer.from(String(end.logs));
+      if (end.outcome === 'failed') return send({ type: 'end', runId, outcome: 'failed', error: end.error }, logs);
+      const result = end.result === null ? null : Buffer.from(String(end.result));
+      return send({ type: 'end', runId, outcome: 'succeeded', resultBytes: result === null ? -1 : result.length }, result === null ? logs : Buffer.concat([result, logs]));
     }
-    case 'failed':
-      return send({ type: 'failed', runId: message.runId, error: message.error }, Buffer.from(String(message.logs)));
   }
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // What a script sees: a fresh vm context per run, a captured console, a policy-bound require and process.
 'use strict';
 
@@ -5,6 +6,13 @@ const vm = require('node:vm');
 const { Console } = require('node:console');
 const { Writable } = require('node:stream');
 const { builtinModules } = require('node:module');
+
+/**
+ * @typedef {import('../protocol.js').ExecutorInit} ExecutorInit
+ * @typedef {ReturnType<typeof createRealm>} Realm
+ * @typedef {ReturnType<typeof createRequire>} ScriptRequire
+ * @typedef {ReturnType<typeof createLogBuffer>} LogBuffer
+ */
 
 const BUILTINS = new Set(builtinModules.filter((name) => !name.startsWith('_')));
 
@@ -30,19 +38,23 @@ const PARAMETERS = ['exports', 'require', 'module', '__filename', '__dirname', '
  * run leaves is seen by the task's next runs. Making a context costs about half a millisecond, more than
  * all the rest of a trivial run; contexts for tasks not seen yet are made ahead, one per loop turn while
  * the process is otherwise idle, as many as runs are announced (`expect`).
+ * @param {ExecutorInit} init
  */
 function createRealm(init, maxKept = 1) {
-  /** By task key, least recently used first. */
+  /** By task key, least recently used first. @type {Map<string, vm.Context>} */
   const kept = new Map();
+  /** @type {vm.Context[]} */
   const spares = [];
   // A realm of one task (a strict worker) makes its one context when it starts: no spare is needed.
   const baseline = maxKept > 1 ? 1 : 0;
   let wanted = baseline;
   let filling = false;
+  const globals = /** @type {Record<string, unknown>} */ (globalThis);
   const fresh = () => {
+    /** @type {Record<string, unknown>} */
     const sandbox = {};
     for (const name of SHARED_GLOBALS) {
-      if (globalThis[name] !== undefined) sandbox[name] = globalThis[name];
+      if (globals[name] !== undefined) sandbox[name] = globals[name];
     }
     const context = vm.createContext(sandbox, { name: 'script' });
     // Scripts written for Node use `global`; it must be the context's own global, not the worker's.
@@ -59,6 +71,7 @@ function createRealm(init, maxKept = 1) {
       fill();
     });
   };
+  /** @param {string} taskKey */
   const contextOf = (taskKey) => {
     let context = kept.get(taskKey);
     if (context !== undefined) {
@@ -67,35 +80,56 @@ function createRealm(init, maxKept = 1) {
       context = spares.pop() ?? fresh();
       wanted = Math.max(baseline, wanted - 1);
       fill();
-      if (kept.size >= maxKept) kept.delete(kept.keys().next().value);
+      const oldest = kept.size >= maxKept ? kept.keys().next().value : undefined;
+      if (oldest !== undefined) kept.delete(oldest);
     }
     kept.set(taskKey, context);
     return context;
   };
   return {
+    /**
+     * @param {string} source
+     * @param {string} filename
+     * @param {string} taskKey
+     */
     compile(source, filename, taskKey) {
       return vm.compileFunction(source, PARAMETERS, { filename, parsingContext: contextOf(taskKey) });
     },
-    /** A run of the task is announced (its slot is near): a context is made ahead unless it has one. */
+    /**
+     * A run of the task is announced (its slot is near): a context is made ahead unless it has one.
+     * @param {string} taskKey
+     * @param {number} max
+     */
     expect(taskKey, max) {
       if (kept.has(taskKey)) return;
       wanted = Math.min(max, wanted + 1);
       fill();
     },
-    /** The task changed or is gone (or a test run ended): its next run starts from a fresh context. */
+    /**
+     * The task changed or is gone (or a test run ended): its next run starts from a fresh context.
+     * @param {string} taskKey
+     */
     forget(taskKey) {
       kept.delete(taskKey);
     },
   };
 }
 
-/** Console output of one run, cut at `maxBytes` (the cut is marked so nobody mistakes it for the end). */
+/**
+ * Console output of one run, cut at `maxBytes` (the cut is marked so nobody mistakes it for the end).
+ * @param {number} maxBytes
+ */
 function createLogBuffer(maxBytes) {
+  /** @type {string[]} */
   const parts = [];
   let size = 0;
   let dropped = 0;
   return {
-    /** Keeps what fits; returns the part kept (so it can be streamed too). */
+    /**
+     * Keeps what fits; returns the part kept (so it can be streamed too).
+     * @param {string} text
+     * @returns {string}
+     */
     write(text) {
       const bytes = Buffer.byteLength(text);
       if (size + bytes <= maxBytes) {
@@ -120,7 +154,10 @@ function createLogBuffer(maxBytes) {
   };
 }
 
-/** A console whose output goes to `sink(text)`; one per run so that a patched console dies with its run. */
+/**
+ * A console whose output goes to `sink(text)`; one per run so that a patched console dies with its run.
+ * @param {(text: string) => void} sink
+ */
 function createConsole(sink) {
   const stream = new Writable({
     write(chunk, _encoding, callback) {
@@ -131,12 +168,16 @@ function createConsole(sink) {
   return new Console({ stdout: stream, stderr: stream, colorMode: false });
 }
 
+/**
+ * @param {string} id
+ * @param {ExecutorInit['policy']} policy
+ */
 function accessDenied(id, policy) {
-  const error = new Error(
+  const error = /** @type {NodeJS.ErrnoException} */ (new Error(
     policy === 'strict'
       ? `require("${id}") is not allowed under the strict script policy (allowed: axios, the network built-ins and DIRECTOR_SCRIPT_MODULES)`
       : `cannot find module "${id}" (install it into DIRECTOR_SCRIPT_MODULES_DIR)`,
-  );
+  ));
   error.code = policy === 'strict' ? 'ERR_DIRECTOR_MODULE_NOT_ALLOWED' : 'MODULE_NOT_FOUND';
   return error;
 }
@@ -145,15 +186,20 @@ function accessDenied(id, policy) {
  * The `require` a script gets. Under strict it is an allow-list, but it is not the security boundary:
  * `require.constructor` is the executor's Function, so the permission model, the uid and the clean
  * environment are what actually hold when a script reaches the real `process`.
+ * @param {ExecutorInit} init
  */
 function createRequire(init) {
   const allowed = new Set(init.builtins);
+  /**
+   * @param {unknown} id
+   * @returns {unknown} whatever the module exports
+   */
   function scriptRequire(id) {
     if (typeof id !== 'string' || id === '') throw new TypeError('require() expects a module name');
     const bare = id.startsWith('node:') ? id.slice(5) : id;
     if (BUILTINS.has(bare)) {
       // Subpaths follow their module: stream/promises and assert/strict yes, fs/promises no.
-      if (init.policy === 'trusted' || allowed.has(bare.split('/')[0])) return require(`node:${bare}`);
+      if (init.policy === 'trusted' || allowed.has(bare.split('/')[0] ?? '')) return require(`node:${bare}`);
       throw accessDenied(id, init.policy);
     }
     const entry = init.packages[id];
@@ -161,7 +207,7 @@ function createRequire(init) {
     if (init.policy === 'trusted') {
       let resolved;
       try {
-        resolved = require.resolve(id, { paths: init.searchPaths });
+        resolved = require.resolve(id, { paths: [...init.searchPaths] });
       } catch {
         throw accessDenied(id, init.policy);
       }
@@ -169,6 +215,7 @@ function createRequire(init) {
     }
     throw accessDenied(id, init.policy);
   }
+  /** @param {unknown} id */
   scriptRequire.resolve = (id) => {
     throw new Error(`require.resolve("${id}") is not available to Director scripts`);
   };

@@ -9,8 +9,11 @@ import type { RunContext } from '../protocol.js';
 export interface TestPool {
   readonly pool: ExecutorPool;
   /** Runs script text with a config; `timeoutMs` defaults to 5 s. */
-  /** `taskKey` is the isolation unit under strict: runs of other keys share nothing with it. Default: a key of the run's own. */
-  run(source: string, options?: { config?: unknown; timeoutMs?: number; context?: Partial<RunContext>; taskKey?: string }): Promise<Execution>;
+  /**
+   * `taskKey` is the isolation unit under strict: runs of other keys share nothing with it. Default: a key
+   * of the run's own. `runId` defaults to `run-<n>`.
+   */
+  run(source: string, options?: { config?: unknown; timeoutMs?: number; context?: Partial<RunContext>; taskKey?: string; runId?: string }): Promise<Execution>;
   close(): Promise<void>;
 }
 
@@ -43,7 +46,8 @@ export async function startTestPool(options: TestPoolOptions = {}): Promise<Test
     pool,
     run(source, runOptions = {}) {
       const context: RunContext = { taskId: 'test-task', slot: null, trigger: 'manual', attempt: 1, ...runOptions.context };
-      return pool.execute({ taskKey: runOptions.taskKey ?? `task-${++runs}`, source, filename: 'script.js', config: runOptions.config ?? {}, context, timeoutMs: runOptions.timeoutMs ?? 5000 });
+      const run = ++runs;
+      return pool.execute({ runId: runOptions.runId ?? `run-${run}`, taskKey: runOptions.taskKey ?? `task-${run}`, source, filename: 'script.js', config: runOptions.config ?? {}, context, timeoutMs: runOptions.timeoutMs ?? 5000 });
     },
     close: () => pool.close(1000),
   };
