@@ -115,11 +115,15 @@ async function runRows(db: BenchDatabase, fromMs: number, toMs: number): Promise
   const start = await db.query<{ ms: number }>(`SELECT (result::bigint - slot_ms)::float8 AS ms FROM runs WHERE ${inWindow} AND status = 'succeeded' ORDER BY 1`, window);
   const statuses = await db.query<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM runs WHERE ${inWindow} GROUP BY 1 ORDER BY 1`, window);
   const owners = await db.query<{ owner: string; n: number }>(`SELECT owner, count(*)::int AS n FROM runs WHERE ${inWindow} AND status = 'succeeded' GROUP BY 1`, window);
+  const [succeeded] = await db.query<{ n: number }>(`SELECT count(DISTINCT (task_id, slot_ms))::int AS n FROM runs WHERE ${inWindow} AND status = 'succeeded'`, window);
+  const [doubled] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM (SELECT 1 FROM runs WHERE status <> 'skipped' AND slot_ms >= $1 AND slot_ms < $2 GROUP BY task_id, slot_ms, attempt HAVING count(*) > 1) d`, window);
   return {
     handOver: handOver.map((r) => r.ms),
     start: start.map((r) => r.ms),
     statuses: statuses.map((r) => `${r.status} ${r.n}`).join(', '),
     owners: new Map(owners.map((r) => [r.owner, r.n])),
+    succeededSlots: succeeded?.n ?? 0,
+    doubledSlots: doubled?.n ?? 0,
   };
 }
 

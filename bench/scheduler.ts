@@ -92,11 +92,13 @@ function runRows(dataDir: string, fromMs: number, toMs: number): RunRows {
     const handOver = db.prepare(`SELECT lateness_ms FROM runs WHERE ${finished} AND lateness_ms IS NOT NULL ORDER BY lateness_ms`).pluck().all(fromMs, toMs) as number[];
     const start = db.prepare(`SELECT CAST(result AS INTEGER) - slot_ms AS late FROM runs WHERE status = 'succeeded' AND ${inWindow} ORDER BY late`).pluck().all(fromMs, toMs) as number[];
     const counts = db.prepare(`SELECT status || ' ' || COUNT(*) FROM runs WHERE ${inWindow} GROUP BY status`).pluck().all(fromMs, toMs) as string[];
+    const succeededSlots = db.prepare(`SELECT COUNT(DISTINCT task_id || '@' || slot_ms) FROM runs WHERE status = 'succeeded' AND ${inWindow}`).pluck().get(fromMs, toMs) as number;
+    const doubledSlots = db.prepare(`SELECT COUNT(*) FROM (SELECT 1 FROM runs WHERE status <> 'skipped' AND slot_ms >= ? AND slot_ms < ? GROUP BY task_id, slot_ms, attempt HAVING COUNT(*) > 1)`).pluck().get(fromMs, toMs) as number;
     const failures = db.prepare(`
       SELECT COUNT(*) || '× ' || status || ' [' || COALESCE(json_extract(error, '$.stage'), '?') || '] ' || COALESCE(json_extract(error, '$.name'), '') || ': ' || substr(COALESCE(json_extract(error, '$.message'), ''), 1, 200)
       FROM runs WHERE status IN ('failed', 'timed_out', 'lost') AND ${inWindow}
       GROUP BY status, json_extract(error, '$.stage'), json_extract(error, '$.name'), json_extract(error, '$.message') ORDER BY COUNT(*) DESC LIMIT 3`).pluck().all(fromMs, toMs) as string[];
-    return { handOver, start, statuses: counts.join(', '), failures };
+    return { handOver, start, statuses: counts.join(', '), failures, succeededSlots, doubledSlots };
   } finally {
     db.close();
   }

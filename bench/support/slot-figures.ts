@@ -12,6 +12,10 @@ export interface RunRowLateness {
   readonly start: readonly number[];
   /** Run rows by status, e.g. "succeeded 9990, failed 10". */
   readonly statuses: string;
+  /** Slots of the window with a succeeded first attempt. */
+  readonly succeededSlots: number;
+  /** Slots of the window with two rows that are not skipped (the claim's unique key should make it 0). */
+  readonly doubledSlots: number;
 }
 
 const spread = (sorted: readonly number[]): string =>
@@ -19,10 +23,13 @@ const spread = (sorted: readonly number[]): string =>
 
 export function slotFigures(report: SlotReport, rows: RunRowLateness): BenchResult {
   return {
+    // From the run rows: a fetch is no longer a run (scripts are fetched ahead, and a prefetch the slot's
+    // winner did not use, or whose slot was skipped, ran nothing).
     'slots expected': report.expected,
-    'slots run': report.ran,
-    missed: report.missed,
-    duplicates: report.duplicates,
+    'slots run (succeeded rows)': rows.succeededSlots,
+    missed: report.expected - rows.succeededSlots,
+    duplicates: rows.doubledSlots,
+    'slots fetched / fetched twice': `${report.ran} / ${report.duplicates}`,
     'fetch − slot p50 (ms; < 0: fetched ahead)': report.p50,
     'fetch − slot p90 (ms; < 0: fetched ahead)': report.p90,
     'fetch − slot p99 (ms; < 0: fetched ahead)': report.p99,
