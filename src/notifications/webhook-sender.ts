@@ -46,8 +46,8 @@ export interface WebhookSender {
   /** Notifications not yet delivered, failed or dropped. */
   pending(): number;
   /**
-   * Stops taking new ones, gives those pending up to `graceMs` (in Director's shutdown, after the
-   * runner: runs killed at shutdown are notified too), then drops the rest. Idempotent.
+   * Stops taking new ones, gives those pending up to `graceMs` of real time (in Director's shutdown,
+   * after the runner: runs killed at shutdown are notified too), then drops the rest. Idempotent.
    */
   close(graceMs: number): Promise<void>;
 }
@@ -167,11 +167,12 @@ export function createWebhookSender(deps: WebhookSenderDeps): WebhookSender {
     pending: () => jobs.size,
     close(graceMs) {
       closing ??= (async () => {
+        // Real time, as the rest of Director's shutdown (a fake clock in tests would never end it).
         if (jobs.size > 0) {
           await new Promise<void>((resolve) => {
-            const timer = clock.setTimer(resolve, graceMs);
+            const timer = setTimeout(resolve, graceMs);
             onIdle = () => {
-              timer.cancel();
+              clearTimeout(timer);
               resolve();
             };
           });
