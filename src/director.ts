@@ -141,7 +141,7 @@ export async function createDirector(config: Config, options: DirectorOptions = 
   const webhooks = createWebhookSender({
     clock, logger: notifyLogger, userAgent: `governify-director/${version}`, onOutcome: (event, outcome) => metrics.notification(event, outcome),
   });
-  const notifier = notifyOnRuns({ events, store, config, sender: webhooks, logger: notifyLogger, baseUrl: () => baseUrl });
+  const notifier = notifyOnRuns({ events, store, config, sender: webhooks, clock, logger: notifyLogger, baseUrl: () => baseUrl });
   const inFlight = trackRunsInFlight(events);
   let retention: RunRetention | undefined;
   const tasksFolder = config.tasksDir === null ? null : createTasksFolder({

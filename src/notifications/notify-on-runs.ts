@@ -1,6 +1,6 @@
 // Decides which failure notifications a finished run causes, and hands them to the webhook sender.
 // It listens to `run:finished`, after the outcome is recorded, so no run ever waits for it: deciding
-// reads the store (the task, its failure streak), sending is queued.
+// reads the store (the task's settings, kept a minute; its failure streak), sending is queued.
 //
 // Events (see README "Notifications"):
 //   failed     every run that ended failed, timed_out or lost
@@ -16,8 +16,8 @@
 
 import type { Config } from '../config.js';
 import type { RunRecord } from '../domain/run.js';
-import type { NotifyEvent } from '../domain/notify-settings.js';
-import type { Task } from '../domain/task.js';
+import type { NotifyEvent, NotifySettings } from '../domain/notify-settings.js';
+import type { Clock } from '../lib/clock.js';
 import type { DirectorEvents } from '../lib/events.js';
 import { redactUrl, redactUrlsIn, type Logger } from '../lib/logger.js';
 import type { Store } from '../store/store.js';
@@ -28,6 +28,7 @@ export interface NotifyOnRunsDeps {
   readonly store: Pick<Store, 'getTask' | 'runStats' | 'failuresBefore'>;
   readonly config: Pick<Config, 'notifyWebhooks' | 'notifyAfterFailures' | 'notifyEvents' | 'instanceId'>;
   readonly sender: Pick<WebhookSender, 'send'>;
+  readonly clock: Pick<Clock, 'now'>;
   readonly logger: Logger;
   /** Director's public address without a trailing slash; read per notification (known once listening). */
   readonly baseUrl: () => string;
@@ -66,6 +67,17 @@ const ERROR_MESSAGE_MAX = 1000;
 /** Run ids remembered against a second announcement; streaks remembered per task (see `failing`). */
 const REMEMBERED_RUNS = 1000;
 const REMEMBERED_STREAKS = 10_000;
+/**
+ * What a run's task says about notifications is kept this long, or until the task changes: most tasks
+ * have no notify setting, and reading each one's task at every run (a round trip per run in cluster
+ * mode) would cost the store for nothing. The expiry bounds how long a change is missed when its
+ * announcement was (a cluster replica whose change feed reconnected re-reads tasks without announcing each).
+ */
+const TASK_CACHE_MS = 60_000;
+const TASK_CACHE_MAX = 50_000;
+
+/** What notifications need of a task (not its doc: configs may be large). Undefined: deleted. */
+type TaskFacts = { readonly script: string; readonly notify: NotifySettings | null } | undefined;
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -74,7 +86,7 @@ export function runLink(baseUrl: string, taskId: string, runId: number): string 
 }
 
 export function notificationBody(input: {
-  readonly event: NotifyEvent; readonly run: RunRecord; readonly task: Task | undefined;
+  readonly event: NotifyEvent; readonly run: RunRecord; readonly task: TaskFacts;
   readonly consecutiveFailures: number; readonly link: string; readonly director: string;
 }): NotificationBody {
   const { run } = input;
@@ -109,7 +121,7 @@ interface Target {
 }
 
 export function notifyOnRuns(deps: NotifyOnRunsDeps): RunNotifier {
-  const { store, config, sender, logger } = deps;
+  const { store, config, sender, clock, logger } = deps;
   /** One decision at a time per task, in announcement order: the streak memory below relies on it. */
   const chains = new Map<string, Promise<void>>();
   const notified = new Set<number>();
@@ -118,9 +130,23 @@ export function notifyOnRuns(deps: NotifyOnRunsDeps): RunNotifier {
    * first then sees the streak pass N (from its remembered value) and sends `failing`; the second does not.
    */
   const streaks = new Map<string, number>();
+  const facts = new Map<string, { readonly task: TaskFacts; readonly untilMs: number }>();
+  /** Bumped by every task change: a read that a change overtook is not kept. */
+  let generation = 0;
+
+  async function taskOf(id: string): Promise<TaskFacts> {
+    const now = clock.now();
+    const known = facts.get(id);
+    if (known !== undefined && known.untilMs > now) return known.task;
+    const before = generation;
+    const task = await store.getTask(id);
+    const found: TaskFacts = task === undefined ? undefined : { script: task.script, notify: task.settings.notify };
+    if (generation === before) remember(facts, id, { task: found, untilMs: now + TASK_CACHE_MS }, TASK_CACHE_MAX);
+    return found;
+  }
 
   /** Global webhooks with the global events, then the task's own; a URL in both gets the union. */
-  function targetsOf(task: Task | undefined): Target[] {
+  function targetsOf(task: TaskFacts): Target[] {
     const byUrl = new Map<string, Set<NotifyEvent>>();
     const add = (urls: readonly string[], events: readonly NotifyEvent[]) => {
       for (const url of urls) {
@@ -130,7 +156,7 @@ export function notifyOnRuns(deps: NotifyOnRunsDeps): RunNotifier {
       }
     };
     add(config.notifyWebhooks, config.notifyEvents);
-    const own = task?.settings.notify;
+    const own = task?.notify;
     if (own) add(own.webhooks, own.events ?? config.notifyEvents);
     return [...byUrl].map(([url, events]) => ({ url, events }));
   }
@@ -142,7 +168,7 @@ export function notifyOnRuns(deps: NotifyOnRunsDeps): RunNotifier {
   }
 
   async function decide(run: RunRecord): Promise<void> {
-    const task = await store.getTask(run.taskId);
+    const task = await taskOf(run.taskId);
     const targets = targetsOf(task);
     if (targets.length === 0) return;
     const wanted = (event: NotifyEvent) => targets.some((t) => t.events.has(event));
@@ -158,7 +184,7 @@ export function notifyOnRuns(deps: NotifyOnRunsDeps): RunNotifier {
       const streak = (await store.runStats(run.taskId)).consecutiveFailures;
       if (wanted('failed')) due.push({ event: 'failed', consecutiveFailures: streak });
       if (counts) {
-        const threshold = task?.settings.notify?.afterFailures ?? config.notifyAfterFailures;
+        const threshold = task?.notify?.afterFailures ?? config.notifyAfterFailures;
         const known = streaks.get(run.taskId);
         // Unknown, or from before a success this process did not see: this run added one.
         const seen = known !== undefined && known <= streak ? known : streak - 1;
@@ -190,9 +216,16 @@ export function notifyOnRuns(deps: NotifyOnRunsDeps): RunNotifier {
     });
   }
 
-  const off = deps.events.on('run:finished', onFinished);
+  const offRuns = deps.events.on('run:finished', onFinished);
+  const offTasks = deps.events.on('task:changed', ({ id }) => {
+    generation += 1;
+    facts.delete(id);
+  });
   return {
-    stop: off,
+    stop() {
+      offRuns();
+      offTasks();
+    },
     async idle() {
       while (chains.size > 0) await Promise.allSettled([...chains.values()]);
     },
