@@ -61,6 +61,31 @@ describe('config', () => {
     assert.throws(() => loadConfig({ DIRECTOR_RUNS_PAGE_MAX_BYTES: '10' }), /DIRECTOR_RUNS_PAGE_MAX_BYTES/);
   });
 
+  it('reads the notification settings; a wrong webhook is named by position and masked form, never quoted', () => {
+    const defaults = loadConfig({});
+    assert.deepEqual(defaults.notifyWebhooks, []);
+    assert.equal(defaults.notifyAfterFailures, 3);
+    assert.deepEqual(defaults.notifyEvents, ['failed', 'failing', 'recovered']);
+    assert.equal(defaults.publicUrl, null);
+    const set = loadConfig({
+      DIRECTOR_NOTIFY_WEBHOOKS: 'https://hooks.slack.com/services/T/B/x, http://127.0.0.1:9000/hook',
+      DIRECTOR_NOTIFY_AFTER_FAILURES: '5',
+      DIRECTOR_NOTIFY_EVENTS: 'failing,recovered',
+      DIRECTOR_PUBLIC_URL: 'https://director.example/ops/',
+    });
+    assert.deepEqual(set.notifyWebhooks, ['https://hooks.slack.com/services/T/B/x', 'http://127.0.0.1:9000/hook']);
+    assert.equal(set.notifyAfterFailures, 5);
+    assert.deepEqual(set.notifyEvents, ['failing', 'recovered']);
+    assert.equal(set.publicUrl, 'https://director.example/ops');
+    assert.throws(
+      () => loadConfig({ DIRECTOR_NOTIFY_WEBHOOKS: 'https://ok.example/a,ftp://u:Cfg-S3cret@files.example/x' }),
+      (e: Error) => /DIRECTOR_NOTIFY_WEBHOOKS: entry 2 \(ftp:\/\/files.example\/…\) must be an http\(s\) URL/.test(e.message) && !e.message.includes('Cfg-S3cret'),
+    );
+    assert.throws(() => loadConfig({ DIRECTOR_NOTIFY_AFTER_FAILURES: '0' }), /DIRECTOR_NOTIFY_AFTER_FAILURES: 0 is out of range/);
+    assert.throws(() => loadConfig({ DIRECTOR_NOTIFY_EVENTS: 'failed,down' }), /DIRECTOR_NOTIFY_EVENTS: "down" is not an event.*failed, failing, recovered/);
+    assert.throws(() => loadConfig({ DIRECTOR_PUBLIC_URL: 'director.example' }), /DIRECTOR_PUBLIC_URL.*https:\/\/director.example/);
+  });
+
   it('keeps instance ids within what PostgreSQL keeps of an application_name', () => {
     assert.throws(() => loadConfig({ DIRECTOR_INSTANCE_ID: 'x'.repeat(64) }), /DIRECTOR_INSTANCE_ID.*63 printable ASCII/);
     assert.throws(() => loadConfig({ DIRECTOR_INSTANCE_ID: 'réplica-1' }), /DIRECTOR_INSTANCE_ID/);

@@ -8,6 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isIP, isIPv4, isIPv6 } from 'node:net';
 import path from 'node:path';
 import { permissionSupport } from './lib/node-permission.js';
+import { checkWebhookUrl, maskWebhookUrl, NOTIFY_EVENTS, type NotifyEvent } from './domain/notify-settings.js';
 
 export type ScriptPolicy = 'strict' | 'trusted';
 /** When the embedded store acknowledges a write: once it is on disk (full), or once committed (normal). */
@@ -77,6 +78,14 @@ export interface Config {
   readonly runsMaxAgeMs: number;
   readonly instanceId: string;
   readonly govInfrastructure: string | null;
+  /** Webhooks called for every task's notifications (a task's own `notify.webhooks` add to them). */
+  readonly notifyWebhooks: readonly string[];
+  /** Consecutive failures that make a task `failing`, unless its `notify.afterFailures` says otherwise. */
+  readonly notifyAfterFailures: number;
+  /** Events sent to the global webhooks, and to a task's own unless its `notify.events` says otherwise. */
+  readonly notifyEvents: readonly NotifyEvent[];
+  /** Director's address as people open it (dashboard links in notifications); null: the listening address. */
+  readonly publicUrl: string | null;
 }
 
 export class ConfigError extends Error {
@@ -144,6 +153,10 @@ export const settings: readonly Setting[] = [
   { variable: 'DIRECTOR_RUNS_KEEP', default: '1000', meaning: 'Runs kept per task (older ones are trimmed in the background); 0 keeps all.' },
   { variable: 'DIRECTOR_RUNS_MAX_AGE_DAYS', default: '30', meaning: 'Runs older than this are trimmed; 0 keeps them regardless of age.' },
   { variable: 'DIRECTOR_INSTANCE_ID', default: 'hostname-pid-random', meaning: 'Name of this replica in run records, logs and PostgreSQL (application_name): at most 63 printable ASCII characters, unique per replica.' },
+  { variable: 'DIRECTOR_NOTIFY_WEBHOOKS', default: '(none)', meaning: 'Comma-separated http(s) URLs POSTed a JSON notice when a run of any task fails, when a task has failed DIRECTOR_NOTIFY_AFTER_FAILURES times in a row, and when it recovers (see Notifications). A task\'s own notify.webhooks are called besides these. Shown as scheme://host/… in logs and answers.' },
+  { variable: 'DIRECTOR_NOTIFY_AFTER_FAILURES', default: '3', meaning: 'Consecutive failed or timed-out runs that make a task "failing" (one notice per streak); a task\'s notify.afterFailures overrides it.' },
+  { variable: 'DIRECTOR_NOTIFY_EVENTS', default: 'failed,failing,recovered', meaning: 'Comma-separated events sent to DIRECTOR_NOTIFY_WEBHOOKS, and to a task\'s own webhooks unless its notify.events lists others.' },
+  { variable: 'DIRECTOR_PUBLIC_URL', default: 'http://DIRECTOR_HOST:PORT (the machine\'s name when listening on every address)', meaning: 'Director\'s address as people open it, e.g. https://director.example: notifications link to the run in the dashboard under it.' },
   { variable: 'GOV_INFRASTRUCTURE', default: '(unset)', meaning: 'Governify infrastructure YAML (path or URL) served at /commons/infrastructure.' },
 ];
 
@@ -301,6 +314,38 @@ function maskKeys(env: Env): string | null {
   return text;
 }
 
+function notifyWebhooks(env: Env): string[] {
+  return list(env, 'DIRECTOR_NOTIFY_WEBHOOKS').map((entry, index) => {
+    const checked = checkWebhookUrl(entry);
+    if ('url' in checked) return checked.url;
+    // The entry may hold its secret: named by position and masked form only.
+    throw new ConfigError('DIRECTOR_NOTIFY_WEBHOOKS', `entry ${index + 1} (${maskWebhookUrl(entry)}) ${checked.problem}`, 'List http(s) URLs separated by commas.');
+  });
+}
+
+function notifyEvents(env: Env): NotifyEvent[] {
+  const entries = list(env, 'DIRECTOR_NOTIFY_EVENTS');
+  if (entries.length === 0) return [...NOTIFY_EVENTS];
+  for (const entry of entries) {
+    if (!(NOTIFY_EVENTS as readonly string[]).includes(entry)) {
+      throw new ConfigError('DIRECTOR_NOTIFY_EVENTS', `"${entry}" is not an event`, `List some of ${NOTIFY_EVENTS.join(', ')}, or unset it for all three.`);
+    }
+  }
+  return [...new Set(entries as NotifyEvent[])];
+}
+
+function publicUrl(env: Env): string | null {
+  const text = read(env, 'DIRECTOR_PUBLIC_URL');
+  if (text === undefined) return null;
+  try {
+    const url = new URL(text);
+    if ((url.protocol === 'http:' || url.protocol === 'https:') && url.search === '' && url.hash === '') return url.href.replace(/\/+$/, '');
+  } catch {
+    // reported below
+  }
+  throw new ConfigError('DIRECTOR_PUBLIC_URL', `"${text}" is not an http(s) URL without query or fragment`, 'Give the address people open Director at, e.g. https://director.example or https://example.org/director.');
+}
+
 /** The host name of a Host header value (`name`, `name:port`, `[v6]:port`), lowercased; null when malformed. */
 export function hostnameOf(host: string): string | null {
   const match = /^(\[[0-9a-f:.]+\]|[a-z0-9_.-]+)(?::\d{1,5})?$/i.exec(host.trim());
@@ -388,6 +433,10 @@ export function loadConfig(env: Env = process.env): Config {
     runsMaxAgeMs: integer(env, 'DIRECTOR_RUNS_MAX_AGE_DAYS', 30, 0, 36_500) * 24 * 3600 * 1000,
     instanceId: instanceId(env),
     govInfrastructure: read(env, 'GOV_INFRASTRUCTURE') ?? null,
+    notifyWebhooks: notifyWebhooks(env),
+    notifyAfterFailures: integer(env, 'DIRECTOR_NOTIFY_AFTER_FAILURES', 3, 1, 1000),
+    notifyEvents: notifyEvents(env),
+    publicUrl: publicUrl(env),
   };
   validate(config);
   return Object.freeze(config);

@@ -4,10 +4,13 @@
 // Start: open store → assets → executor pool → scheduler (plans, catches up) → HTTP listen.
 // Stop:  stop accepting requests → leave the replicas that claim (cluster: the others take this one's
 //        tasks at once) → stop claiming slots, running the ones already claimed → running scripts get
-//        the grace period, the rest are killed and recorded → in-flight requests end → close the store
-//        (cluster: its database session last, so its runs count as alive until their outcome is written).
+//        the grace period, the rest are killed and recorded → in-flight requests end → pending failure
+//        notifications get a short grace, the rest are dropped → close the store (cluster: its
+//        database session last, so its runs count as alive until their outcome is written).
 
 import type { FastifyInstance } from 'fastify';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Config } from './config.js';
 import { buildApp } from './api/app.js';
@@ -16,6 +19,8 @@ import { prepareClusterMode, type ClusterMode } from './cluster/cluster-mode.js'
 import { systemClock, type Clock } from './lib/clock.js';
 import { DirectorEvents } from './lib/events.js';
 import { createLogger, type Logger } from './lib/logger.js';
+import { notifyOnRuns } from './notifications/notify-on-runs.js';
+import { createWebhookSender } from './notifications/webhook-sender.js';
 import { createMetrics } from './observability/metrics.js';
 import { startRunLog } from './observability/run-log.js';
 import { countStoreErrors } from './observability/count-store-errors.js';
@@ -58,6 +63,18 @@ export interface Director {
  * killed replica's runs are lost (and their tasks free) within this much of PostgreSQL noticing.
  */
 const SESSION_SWEEP_MS = 500;
+
+/** How long notifications still pending at shutdown may take before they are dropped. */
+const NOTIFY_SHUTDOWN_GRACE_MS = 2000;
+
+const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Director's address for links (notifications): DIRECTOR_PUBLIC_URL, else where it listens. */
+function listeningUrl(config: Config, port: number): string {
+  const everywhere = config.host === '0.0.0.0' || config.host === '::';
+  const host = everywhere ? hostname() : config.host.includes(':') ? `[${config.host}]` : config.host;
+  return `http://${host}:${port}`;
+}
 
 /** The store, and the same store as a cluster store when it is one (PostgreSQL). */
 async function openStore(config: Config, logger: Logger): Promise<{ readonly store: Store; readonly cluster?: ClusterStore }> {
@@ -118,6 +135,13 @@ export async function createDirector(config: Config, options: DirectorOptions = 
     config, store, held, clock, events, logger: logger.child({ module: 'leases' }), ...(cluster ? { sweepMs: SESSION_SWEEP_MS } : {}),
   });
   const stopRunLog = startRunLog({ events, logger: logger.child({ module: 'runs' }) });
+  // Failure notifications: decided from each recorded outcome, sent in the background (never fatal).
+  let baseUrl = config.publicUrl ?? listeningUrl(config, config.port);
+  const notifyLogger = logger.child({ module: 'notifications' });
+  const webhooks = createWebhookSender({
+    clock, logger: notifyLogger, userAgent: `governify-director/${version}`, onOutcome: (event, outcome) => metrics.notification(event, outcome),
+  });
+  const notifier = notifyOnRuns({ events, store, config, sender: webhooks, clock, logger: notifyLogger, baseUrl: () => baseUrl });
   const inFlight = trackRunsInFlight(events);
   let retention: RunRetention | undefined;
   const tasksFolder = config.tasksDir === null ? null : createTasksFolder({
@@ -149,6 +173,7 @@ export async function createDirector(config: Config, options: DirectorOptions = 
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    baseUrl = config.publicUrl ?? listeningUrl(config, port);
     return `http://${host}:${port}`;
   }
 
@@ -170,6 +195,10 @@ export async function createDirector(config: Config, options: DirectorOptions = 
       await leaseKeeper.stop();
       await closing;
       await retentionStopped;
+      // After the runner and the lease keeper: runs killed at shutdown are notified too, within the grace.
+      notifier.stop();
+      await notifier.idle();
+      await webhooks.close(NOTIFY_SHUTDOWN_GRACE_MS);
       // Unsubscribed only now: runs killed at shutdown are still logged and counted.
       stopRunLog();
       stopHolding();

@@ -26,6 +26,13 @@ export const TaskBody = Type.Object(
     overlap: Type.Optional(Type.String({ enum: ['skip', 'allow', 'queue'] })),
     catchUp: Type.Optional(Type.String({ enum: ['skip', 'once', 'all'] })),
     retries: Type.Optional(Type.Unknown({ description: '{max, backoffMs}' })),
+    notify: Type.Optional(Type.Unknown({
+      description: 'Failure notifications of this task, besides the global ones (DIRECTOR_NOTIFY_WEBHOOKS): ' +
+        '{webhooks: http(s) URLs (at most 10; answered masked as scheme://host/…, and a masked URL written back keeps the stored one), ' +
+        'afterFailures: consecutive failures that make the task "failing" (default DIRECTOR_NOTIFY_AFTER_FAILURES), ' +
+        'events: which of "failed", "failing", "recovered" its own webhooks get (default DIRECTOR_NOTIFY_EVENTS)}',
+      examples: [{ webhooks: ['https://hooks.slack.com/services/T000/B000/XXXX'], afterFailures: 5, events: ['failing', 'recovered'] }],
+    })),
   },
   { additionalProperties: true, description: 'A task; every field is stored verbatim, unknown ones too' },
 );

@@ -11,6 +11,7 @@
 
 import type { CronSpec } from './cron-schedule.js';
 import { DirectorError, invalidField } from './errors.js';
+import { parseNotify, type NotifySettings } from './notify-settings.js';
 import { DEFAULT_TIMEZONE, parseCronSchedule } from './parse-cron-schedule.js';
 
 export type TaskDoc = Record<string, unknown>;
@@ -29,6 +30,8 @@ export interface TaskSettings {
   readonly overlap: OverlapPolicy;
   readonly catchUp: CatchUpPolicy;
   readonly retries: RetryPolicy | null;
+  /** Failure notifications of this task (webhooks, threshold, events); null: the global ones only. */
+  readonly notify: NotifySettings | null;
 }
 
 export interface Task {
@@ -145,14 +148,27 @@ function parseRetries(value: unknown): RetryPolicy | null {
   return max === 0 ? null : { max, backoffMs: backoff };
 }
 
-export function parseSettings(doc: TaskDoc): TaskSettings {
+/**
+ * `stored`: the doc was validated when written. Only `notify` may still be invalid there — a client's
+ * own field of that name stored before Director read it — and is then ignored rather than failing reads.
+ */
+export function parseSettings(doc: TaskDoc, stored = false): TaskSettings {
   const timeoutMs = parseInterval(doc.timeout, 'timeout');
   return {
     timeoutMs,
     overlap: parseEnum(doc.overlap, 'overlap', ['skip', 'allow', 'queue'] as const, 'skip'),
     catchUp: parseEnum(doc.catchUp, 'catchUp', ['skip', 'once', 'all'] as const, 'skip'),
     retries: parseRetries(doc.retries),
+    notify: stored ? storedNotify(doc.notify) : parseNotify(doc.notify),
   };
+}
+
+function storedNotify(value: unknown): NotifySettings | null {
+  try {
+    return parseNotify(value);
+  } catch {
+    return null;
+  }
 }
 
 function parseScript(value: unknown): string {
@@ -262,7 +278,7 @@ export function restoreTask(row: TaskRow): Task {
     endMs: row.endMs,
     intervalMs: row.intervalMs,
     cron: row.cron === null ? null : { expression: row.cron, timezone: row.timezone ?? DEFAULT_TIMEZONE },
-    settings: parseSettings(doc),
+    settings: parseSettings(doc, true),
     createdMs: row.createdMs,
     updatedMs: row.updatedMs,
   };

@@ -34,6 +34,7 @@ export function countStoreErrors(store: Store, onError: (operation: string) => v
     getRun: counted('getRun', store.getRun),
     listRuns: counted('listRuns', store.listRuns),
     runStats: counted('runStats', store.runStats),
+    failuresBefore: counted('failuresBefore', store.failuresBefore),
     now: counted('now', store.now),
     listTaskVersions: counted('listTaskVersions', store.listTaskVersions),
     // Closing is not an operation that fails at runtime; it is not counted.

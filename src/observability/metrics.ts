@@ -26,6 +26,8 @@ export interface Metrics {
   slotsMissed(count: number): void;
   /** One answered HTTP request; `route` is the route pattern, never the raw URL (cardinality). */
   observeRequest(route: string, method: string, status: number, seconds: number): void;
+  /** One failure notification ended: delivered (2xx), failed (retries spent or not retryable) or dropped (queue full, shutdown). */
+  notification(event: string, outcome: 'delivered' | 'failed' | 'dropped'): void;
   /** Stops listening to events. */
   close(): void;
 }
@@ -72,6 +74,10 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   const httpDuration = new Histogram({
     name: 'director_http_request_duration_seconds', help: 'HTTP requests by route pattern, method and status', labelNames: ['route', 'method', 'status'], registers,
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60],
+  });
+
+  const notifications = new Counter({
+    name: 'director_notifications_total', help: 'Failure notifications (webhook calls) by event and outcome: delivered, failed, dropped', labelNames: ['event', 'outcome'], registers,
   });
 
   const tasks = new Gauge({ name: 'director_tasks', help: 'Stored tasks by state', labelNames: ['state'], registers });
@@ -124,6 +130,9 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     },
     observeRequest(route, method, status, seconds) {
       httpDuration.observe({ route, method: HTTP_METHODS.has(method) ? method : 'OTHER', status: String(status) }, seconds);
+    },
+    notification(event, outcome) {
+      notifications.inc({ event, outcome });
     },
     close: off,
   };

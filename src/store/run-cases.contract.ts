@@ -237,6 +237,26 @@ export function describeRunCases(ctx: ContractContext): void {
       assert.equal((await store.runStats(id)).consecutiveFailures, 0);
     });
 
+    it('failuresBefore counts the failures a run follows since the success before it', async () => {
+      const id = uniqueId('before');
+      const store = ctx.store();
+      const first = await finishedRun(store, id, 'failed', T0);
+      assert.equal(await store.failuresBefore(id, first), 0);
+      const ok = await finishedRun(store, id, 'succeeded', T0 + 1);
+      assert.equal(await store.failuresBefore(id, ok), 1);
+      await finishedRun(store, id, 'failed', T0 + 2);
+      await store.insertRun({ taskId: id, slot: T0, attempt: 1, trigger: 'schedule', owner: 'a', nowMs: T0 + 3, leaseMs: 1, skipped: { reason: 'overlap' } });
+      const lostRun = await claimOne(store, id, T0 + MINUTE, 'owner-a', T0 + 4);
+      await store.abandonRun(lostRun, 'lost', scriptError, T0 + 5);
+      await finishedRun(store, id, 'timed_out', T0 + 6);
+      const recovered = await finishedRun(store, id, 'succeeded', T0 + 7);
+      // Skipped and lost runs neither count nor break the streak; later runs do not count.
+      assert.equal(await store.failuresBefore(id, recovered), 2);
+      await finishedRun(store, id, 'failed', T0 + 8);
+      assert.equal(await store.failuresBefore(id, recovered), 2);
+      assert.equal(await store.failuresBefore(uniqueId('no-runs'), 1), 0);
+    });
+
     it('latestSlots gives the max slot per task, whatever the outcome, ignoring manual runs', async () => {
       const a = uniqueId('latest-a');
       const b = uniqueId('latest-b');

@@ -122,6 +122,12 @@ export interface Store {
   /** A task's runs, newest first. */
   listRuns(taskId: string, query?: ListRunsQuery): Promise<RunRecord[]>;
   runStats(taskId: string): Promise<RunStats>;
+  /**
+   * Failed or timed-out runs of the task before run `runId` (smaller ids) since the last success before
+   * it: the streak a success `runId` ended (failure notifications: `recovered`). Skipped and lost runs
+   * neither count nor break it, as in runStats.
+   */
+  failuresBefore(taskId: string, runId: number): Promise<number>;
 
   /** The store's own clock, epoch ms: PostgreSQL's `clock_timestamp()`, the local clock for SQLite. */
   now(): Promise<number>;

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { DirectorError } from '../domain/errors.js';
 import { repeatsFields } from '../domain/json-equal.js';
+import { hasMaskedWebhooks, restoreMaskedWebhooks } from '../domain/notify-settings.js';
 import { parseTask, type Task, type TaskDoc } from '../domain/task.js';
 import type { Clock } from '../lib/clock.js';
 import type { DirectorEvents, TaskChange } from '../lib/events.js';
@@ -105,13 +106,24 @@ export function createTaskWrites(deps: TaskWritesDeps): TaskWrites {
     return existing;
   }
 
+  /**
+   * Webhook URLs are answered masked (domain/notify-settings.ts): a client that read a task and writes
+   * it back sends them so, and gets the stored URLs kept. Read before the repeat check, so an unchanged
+   * re-POST is still a repeat.
+   */
+  async function unmaskWebhooks(body: TaskDoc): Promise<TaskDoc> {
+    if (!hasMaskedWebhooks(body)) return body;
+    const stored = typeof body.id === 'string' && body.id !== '' ? await store.getTask(body.id) : undefined;
+    return restoreMaskedWebhooks(body, stored?.doc);
+  }
+
   async function post(body: unknown): Promise<WriteResult> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new DirectorError('INVALID_BODY', 'the body must be a JSON object describing a task');
     }
-    const existing = await rejectRepeat(body as TaskDoc);
+    const requested = await unmaskWebhooks(body as TaskDoc);
+    const existing = await rejectRepeat(requested);
     const now = clock.now();
-    const requested = body as TaskDoc;
     const id = isMissing(requested.id) ? randomUUID() : requested.id;
     // A new id must fit a file of the tasks folder (existing tasks keep theirs: they are stored already).
     if (!existing && typeof id === 'string') checkFileSafeId(id);
@@ -123,12 +135,12 @@ export function createTaskWrites(deps: TaskWritesDeps): TaskWrites {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new DirectorError('INVALID_BODY', 'the body must be a JSON object describing a task');
     }
-    const requested = body as TaskDoc;
-    if (!isMissing(requested.id) && requested.id !== id) {
-      throw new DirectorError('INVALID_FIELD', `id: the body's id "${String(requested.id)}" differs from the path's "${id}"`, { field: 'id' });
+    if (!isMissing((body as TaskDoc).id) && (body as TaskDoc).id !== id) {
+      throw new DirectorError('INVALID_FIELD', `id: the body's id "${String((body as TaskDoc).id)}" differs from the path's "${id}"`, { field: 'id' });
     }
     const existing = await store.getTask(id);
     if (!existing) throw taskNotFound(id);
+    const requested = restoreMaskedWebhooks(body as TaskDoc, existing.doc);
     const now = clock.now();
     const doc = await fillFromSibling({ ...requested, id });
     return commit(parseTask(doc, { fallbackId: id, createdMs: existing.createdMs, nowMs: now }));

@@ -10,6 +10,7 @@ import type { ApiDeps } from '../app.js';
 import { errors, IdParams } from '../schemas.js';
 import { taskNotFound } from '../../tasks/task-writes.js';
 import { badgeSvg } from '../badge.js';
+import { asAnswered } from '../viewer-masking.js';
 
 const MAX_PREVIEW = 1000;
 
@@ -82,7 +83,7 @@ export async function taskStatusRoutes(api: FastifyInstance, deps: ApiDeps): Pro
   }, async (request, reply) => {
     const { id, action } = request.params as { id: string; action: string };
     const task = await writes.setRunning(id, action);
-    return reply.type('application/json').send(JSON.stringify(task.doc));
+    return reply.type('application/json').send(JSON.stringify(asAnswered(task.doc)));
   });
 
   api.get('/:id/badge', {

@@ -6,7 +6,7 @@ import { DirectorError } from '../../domain/errors.js';
 import type { ApiDeps } from '../app.js';
 import { errors, IdParams, PageQuery, pageOf, TaskBody } from '../schemas.js';
 import { taskNotFound } from '../../tasks/task-writes.js';
-import { viewerMasking } from '../viewer-masking.js';
+import { asAnswered, viewerMasking } from '../viewer-masking.js';
 
 const FILTER_FIELD = /^[A-Za-z_$][A-Za-z0-9_$-]{0,99}$/;
 const MAX_PAGE = 100_000;
@@ -67,7 +67,7 @@ export async function taskRoutes(api: FastifyInstance, deps: ApiDeps): Promise<v
     },
   }, async (request, reply) => {
     const { task } = await writes.post(request.body);
-    return reply.type('application/json').send(JSON.stringify(task.doc));
+    return reply.type('application/json').send(JSON.stringify(asAnswered(task.doc)));
   });
 
   api.put('/:id', {

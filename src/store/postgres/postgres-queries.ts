@@ -132,6 +132,10 @@ export const sql = {
   listRuns: `SELECT ${RUN_COLUMNS} FROM runs WHERE task_id = $1 ORDER BY id DESC LIMIT $2::bigint OFFSET $3::bigint`,
   // One statement, so counts, streak and last run come from one snapshot in one round trip; the last
   // finished run's columns ride along (all NULL when the task has none).
+  failuresBefore: `
+    SELECT count(*)::int AS n FROM runs
+    WHERE task_id = $1 AND status IN ('failed', 'timed_out') AND id < $2
+      AND id > COALESCE((SELECT max(id) FROM runs WHERE task_id = $1 AND status = 'succeeded' AND id < $2), 0)`,
   runStats: `
     SELECT
       (SELECT COALESCE(json_object_agg(status, n), '{}') FROM (SELECT status, count(*) AS n FROM runs WHERE task_id = $1 GROUP BY status) c) AS counts,

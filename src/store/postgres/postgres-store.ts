@@ -282,6 +282,11 @@ class PostgresStore implements ClusterStore {
     return runStatsFrom(counts, last, row?.failures ?? 0);
   }
 
+  async failuresBefore(taskId: string, runId: number): Promise<number> {
+    const { rows } = await this.query<{ n: number }>('failuresBefore', sql.failuresBefore, [taskId, runId]);
+    return rows[0]?.n ?? 0;
+  }
+
   async now(): Promise<number> {
     const { rows } = await this.query<{ now_ms: number }>('now', sql.now, []);
     return rows[0]?.now_ms ?? Number.NaN;

@@ -99,6 +99,10 @@ export function prepareQueries(db: Database) {
       SELECT COUNT(*) FROM runs
       WHERE task_id = @taskId AND status IN ('failed', 'timed_out')
         AND id > COALESCE((SELECT MAX(id) FROM runs WHERE task_id = @taskId AND status = 'succeeded'), 0)`).pluck(),
+    failuresBefore: db.prepare(`
+      SELECT COUNT(*) FROM runs
+      WHERE task_id = @taskId AND status IN ('failed', 'timed_out') AND id < @runId
+        AND id > COALESCE((SELECT MAX(id) FROM runs WHERE task_id = @taskId AND status = 'succeeded' AND id < @runId), 0)`).pluck(),
   };
 }
 

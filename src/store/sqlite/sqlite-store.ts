@@ -254,6 +254,11 @@ class SqliteStore implements Store {
     return this.statsTx(taskId);
   }
 
+  async failuresBefore(taskId: string, runId: number): Promise<number> {
+    await this.commits.durable();
+    return this.q.failuresBefore.get({ taskId, runId }) as number;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

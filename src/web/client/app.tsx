@@ -132,7 +132,7 @@ function Views() {
 
   switch (route.view) {
     case 'task':
-      return <TaskDetail key={route.id} id={route.id} />;
+      return <TaskDetail key={route.id} id={route.id} {...(route.runId === undefined ? {} : { runId: route.runId })} />;
     case 'edit':
       return allows(role, 'edit') ? <TaskForm key={`edit-${route.id}`} id={route.id} /> : <NotAllowed />;
     case 'new':

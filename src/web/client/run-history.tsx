@@ -12,13 +12,28 @@ interface HistoryProps {
   readonly runs: readonly RunView[];
   readonly more: boolean;
   readonly onMore: () => void;
+  /** A run to show opened (`#/tasks/{id}/runs/{runId}`, the link of a failure notification). */
+  readonly opened?: number;
 }
 
-export function RunHistory({ taskId, runs, more, onMore }: HistoryProps) {
-  const [open, setOpen] = useState<number | null>(null);
-  if (runs.length === 0) return <p>No runs yet.</p>;
+export function RunHistory({ taskId, runs, more, onMore, opened }: HistoryProps) {
+  const [open, setOpen] = useState<number | null>(opened ?? null);
+  useEffect(() => {
+    if (opened === undefined) return;
+    setOpen(opened);
+    document.querySelector(`tr[data-run-id="${opened}"]`)?.scrollIntoView({ block: 'center' });
+  }, [opened, runs.length > 0]);
+  // A run older than the page shown is opened on its own above the list.
+  const outside = opened !== undefined && open === opened && !runs.some((run) => run.id === opened);
+  if (runs.length === 0 && !outside) return <p>No runs yet.</p>;
   return (
     <>
+      {outside && (
+        <div class="run-details-row" data-run-id={opened}>
+          <h3>Run #{opened}</h3>
+          <RunDetails taskId={taskId} runId={opened} status="" />
+        </div>
+      )}
       <table class="runs">
         <caption class="visually-hidden">Runs of {taskId}, newest first</caption>
         <thead>

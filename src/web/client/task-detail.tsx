@@ -20,7 +20,7 @@ interface Slots {
 
 const RUNS_PAGE = 50;
 
-export function TaskDetail({ id }: { readonly id: string }) {
+export function TaskDetail({ id, runId }: { readonly id: string; readonly runId?: number }) {
   const { api, session, announce } = useApp();
   const now = useNow(1000);
   const [task, setTask] = useState<TaskDoc | null>(null);
@@ -148,7 +148,7 @@ export function TaskDetail({ id }: { readonly id: string }) {
 
       <section aria-labelledby="runs-title">
         <h2 id="runs-title">Run history</h2>
-        <RunHistory taskId={id} runs={runs} more={runs.length >= runLimit} onMore={() => setRunLimit((n) => n + RUNS_PAGE)} />
+        <RunHistory taskId={id} runs={runs} more={runs.length >= runLimit} onMore={() => setRunLimit((n) => n + RUNS_PAGE)} {...(runId === undefined ? {} : { opened: runId })} />
       </section>
 
       <section aria-labelledby="json-title">

@@ -4,14 +4,15 @@ import { useEffect, useState } from 'preact/hooks';
 
 export type Route =
   | { readonly view: 'tasks' }
-  | { readonly view: 'task'; readonly id: string }
+  /** `runId`: a run opened in the history (the links of failure notifications). */
+  | { readonly view: 'task'; readonly id: string; readonly runId?: number }
   | { readonly view: 'edit'; readonly id: string }
   | { readonly view: 'new' }
   | { readonly view: 'test' };
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, '');
-  const task = /^\/tasks\/([^/]+)(\/edit)?$/.exec(path);
+  const task = /^\/tasks\/([^/]+)(?:(\/edit)|\/runs\/(\d{1,15}))?$/.exec(path);
   if (task) {
     let id = task[1]!;
     try {
@@ -19,7 +20,8 @@ export function parseRoute(hash: string): Route {
     } catch {
       // a malformed escape: use the text as it is
     }
-    return task[2] ? { view: 'edit', id } : { view: 'task', id };
+    if (task[2]) return { view: 'edit', id };
+    return task[3] ? { view: 'task', id, runId: Number(task[3]) } : { view: 'task', id };
   }
   if (path === '/new') return { view: 'new' };
   if (path === '/test') return { view: 'test' };
@@ -29,6 +31,7 @@ export function parseRoute(hash: string): Route {
 export const hrefOf = {
   tasks: () => '#/',
   task: (id: string) => `#/tasks/${encodeURIComponent(id)}`,
+  run: (id: string, runId: number) => `#/tasks/${encodeURIComponent(id)}/runs/${runId}`,
   edit: (id: string) => `#/tasks/${encodeURIComponent(id)}/edit`,
   create: () => '#/new',
   test: () => '#/test',
