@@ -5,6 +5,7 @@
 // Run: npm run bench -- --only cluster:failover (or --only cluster for every cluster scenario)
 
 import { randomBytes } from 'node:crypto';
+import { CLUSTER_TEST_POLICY } from '../test/support/cluster-db.js';
 import { auditKill, auditSlots, createLoadTasks, LOAD_SCRIPT, loadTasks, missedBetween, slotRows, type LoadTask } from '../test/support/cluster-load.js';
 import { startDirector, type DirectorProcess } from './support/director-process.js';
 import { startFetchRecorder, type FetchRecorder } from './support/fetch-recorder.js';
@@ -43,7 +44,7 @@ async function openCluster(): Promise<Cluster> {
   let n = 0;
   async function start(): Promise<Replica> {
     const id = `failover-${n++}-${suffix}`;
-    const director = await startDirector({ DIRECTOR_DATABASE_URL: db.url, DIRECTOR_INSTANCE_ID: id, DIRECTOR_ASSETS_URL: assets.url, DIRECTOR_EXECUTORS: '6', DIRECTOR_SHUTDOWN_GRACE_MS: '5000' });
+    const director = await startDirector({ DIRECTOR_DATABASE_URL: db.url, DIRECTOR_INSTANCE_ID: id, DIRECTOR_ASSETS_URL: assets.url, DIRECTOR_SCRIPT_POLICY: CLUSTER_TEST_POLICY, DIRECTOR_SHUTDOWN_GRACE_MS: '5000' });
     const exited = new Promise<void>((resolve) => {
       const poll = setInterval(() => {
         try {
