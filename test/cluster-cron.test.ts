@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { startFetchRecorder, type FetchRecorder } from '../bench/support/fetch-recorder.js';
+import { executionsBySlot, REPORTING_SCRIPT, startFetchRecorder, type FetchRecorder } from '../bench/support/fetch-recorder.js';
 import { createClusterDatabase, scheduledRuns, type ClusterDatabase, type RunRow, CLUSTER_TEST_POLICY } from './support/cluster-db.js';
 import { startDirectorProcess, type DirectorProcess } from './support/director-process.js';
 import { within } from './support/wait.js';
@@ -31,7 +31,7 @@ describe('a cron task in a cluster of three Director processes', () => {
 
   before(async () => {
     db = await createClusterDatabase('cron');
-    assets = await startFetchRecorder('module.exports.main = (config, context) => context.slot;');
+    assets = await startFetchRecorder(REPORTING_SCRIPT);
   });
 
   after(async () => {
@@ -49,7 +49,7 @@ describe('a cron task in a cluster of three Director processes', () => {
     replicas.push(...await Promise.all([0, 1, 2].map((k) => startDirectorProcess(env(k), 30_000))));
     const base = Math.ceil((Date.now() + 1500) / 1000) * 1000;
     for (const [k, task] of TASKS.entries()) {
-      const body = { id: task.id, script: assets.scriptUrl(task.id), running: true, cron: task.cron, timezone: task.timezone, init: base };
+      const body = { id: task.id, script: assets.scriptUrl(task.id), running: true, cron: task.cron, timezone: task.timezone, init: base, config: { ranUrl: assets.ranUrl(task.id) } };
       // Written on different replicas: each write reaches the others through the change feed.
       const response = await fetch(`${replicas[k % 3]!.url}/api/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       assert.equal(response.status, 200, await response.text());
@@ -81,9 +81,12 @@ describe('a cron task in a cluster of three Director processes', () => {
       }
     }
     assert.deepEqual(notRun, [], 'instants that did not run once');
-    // The scripts ran once per run row that started, never more (a fetch is made per run).
-    const started = rows.filter((r) => r.status !== 'skipped').length;
-    assert.ok(assets.fetches.length <= started, `${assets.fetches.length} fetches for ${started} started runs`);
+    // The scripts ran once per instant, never more, as they report it themselves (a fetch is no longer a
+    // run: scripts are fetched a second ahead, also for instants that the stop then cancelled).
+    const executions = executionsBySlot(assets.ran);
+    assert.deepEqual([...executions].filter(([, n]) => n > 1), [], 'an instant\'s script ran twice');
+    const unreported = rows.filter((r) => r.status === 'succeeded' && !executions.has(`${r.task_id}@${r.slot_ms}`));
+    assert.deepEqual(unreported.map((r) => `${r.task_id}@${r.slot_ms}`), [], 'a succeeded run whose script never ran');
     const owners = new Set(rows.filter((r) => r.status === 'succeeded').map((r) => r.owner));
     process.stdout.write(`# ${rows.length} cron runs over ${owners.size} replicas\n`);
   });
