@@ -40,7 +40,7 @@ export interface ExecutorPool {
   ready(): Promise<void>;
   /** Never rejects: whatever the script does becomes an Execution. */
   execute(request: ExecuteRequest): Promise<Execution>;
-  /** A run of the task is coming: strict starts its worker, trusted makes a fresh context ahead. */
+  /** strict: a run of the task is coming, its worker is started now (nothing is per task under trusted). */
   prepare(taskKey: string): void;
   /** strict: ends the task's worker once idle. */
   forget(taskKey: string): void;

@@ -106,19 +106,20 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
   }
 
   /**
-   * A task's runs go to the executor that ran it before: under strict it holds the task's workers, under
-   * trusted its kept context. A new task (or one whose executor died or is suspect) goes to the executor
-   * holding the fewest tasks.
+   * strict: a task's runs go to the executor that holds its workers; a new task (or one whose executor
+   * died) to the executor holding the fewest tasks. trusted: nothing is kept per task, so a run goes to
+   * the executor with the fewest runs in progress.
    */
   function pick(taskKey: string): Executor | undefined {
-    const held = affinity.get(taskKey);
-    if (held !== undefined && held.status === 'ready' && !held.suspect) return held;
+    const held = strict ? affinity.get(taskKey) : undefined;
+    if (held !== undefined && held.status === 'ready') return held;
     let best: Executor | undefined;
     for (const executor of executors) {
       if (executor.status !== 'ready' || executor.suspect) continue;
-      if (best === undefined || executor.taskKeys.size < best.taskKeys.size) best = executor;
+      const load = strict ? executor.taskKeys.size : executor.jobs.size;
+      if (best === undefined || load < (strict ? best.taskKeys.size : best.jobs.size)) best = executor;
     }
-    if (best !== undefined) {
+    if (strict && best !== undefined) {
       held?.taskKeys.delete(taskKey);
       affinity.set(taskKey, best);
       best.taskKeys.add(taskKey);
@@ -309,18 +310,13 @@ export function createExecutorPool(options: ExecutorPoolOptions): ExecutorPool {
       return new Promise<Execution>((resolve) => dispatch(request, resolve));
     },
     prepare(taskKey) {
-      if (closing !== null) return;
+      // trusted: nothing is prepared per task (runs share their executor's one context).
+      if (!strict || closing !== null) return;
       const executor = pick(taskKey);
       if (executor !== undefined) send(executor, { type: 'prepare', taskKey });
     },
     forget(taskKey) {
-      if (!strict) {
-        // trusted: the task's context may be kept by any executor that ran it (its affinity may have moved).
-        affinity.get(taskKey)?.taskKeys.delete(taskKey);
-        affinity.delete(taskKey);
-        for (const executor of executors) if (executor.status === 'ready') send(executor, { type: 'forget', taskKey });
-        return;
-      }
+      if (!strict) return;
       const executor = affinity.get(taskKey);
       if (executor === undefined) return;
       affinity.delete(taskKey);

@@ -42,7 +42,7 @@ export interface Executor {
   readonly jobs: Map<string, Job>;
   /** Runs this executor held that were settled without it (timeouts): their late messages are expected. */
   readonly settledIds: Set<string>;
-  /** Task keys whose runs go here: their workers (strict) or kept contexts (trusted) live here. */
+  /** strict: task keys whose workers live here. */
   readonly taskKeys: Set<string>;
   output: string;
 }

@@ -64,7 +64,7 @@ export interface AbortMessage {
   readonly reason: string;
 }
 
-/** A run of the task is coming: strict starts the task's worker now; trusted makes a context ahead. */
+/** strict: a run of the task is coming: its worker is started now. */
 export interface PrepareMessage {
   readonly type: 'prepare';
   readonly taskKey: string;

@@ -4,11 +4,14 @@
 
 import type { AbortMessage, RunMessage, RunUpdate } from './protocol.js';
 
-/** A run as run-script.cjs starts it: the run message with its source decoded from the frame's body. */
-export type ScriptRun = Omit<RunMessage, 'type'> & { readonly source: string };
+/**
+ * A run as run-script.cjs starts it: the run message with its source decoded from the frame's body. The
+ * task key stays with the executor (it places strict runs in their task's worker; a realm never needs it).
+ */
+export type ScriptRun = Omit<RunMessage, 'type' | 'taskKey'> & { readonly source: string };
 
-/** A worker holds one task: the task key stays with the executor. */
-export type WorkerRunMessage = { readonly type: 'run' } & Omit<ScriptRun, 'taskKey'>;
+/** A worker holds one task. */
+export type WorkerRunMessage = { readonly type: 'run' } & ScriptRun;
 
 /** The worker's run ended: work its script left pending may finish until `deadlineMs`; answered by `drained`. */
 export interface DrainMessage {

@@ -44,11 +44,6 @@ const { startRun, uncaught } = require('./run-script.cjs');
  */
 
 const WORKER_FILE = path.join(__dirname, 'script-worker.cjs');
-/**
- * trusted: tasks' contexts kept, and contexts made ahead for announced runs, at most (~180 KB each): this
- * executor's share of DIRECTOR_MAX_RUNS, at least 256. A task's runs come to the executor that ran it.
- */
-const MIN_KEPT_CONTEXTS = 256;
 /** A worker that does not answer its drain within this much past the deadline is spinning: it is ended. */
 const DRAIN_SLACK_MS = 1000;
 
@@ -99,8 +94,8 @@ function onDirector(message, body) {
     case 'run':
       return run({ ...message, source: body.toString('utf8') });
     case 'prepare':
+      // trusted: nothing is per task (its runs share this executor's one context).
       if (init.policy === 'strict') prepare(message.taskKey);
-      else realm.expect(message.taskKey, keptContexts());
       return;
     case 'cancel':
       return cancel(message.runId, message.reason);
@@ -113,15 +108,12 @@ function onDirector(message, body) {
   }
 }
 
-/** The contexts a trusted executor keeps: its share of DIRECTOR_MAX_RUNS, at least MIN_KEPT_CONTEXTS. */
-const keptContexts = () => Math.max(MIN_KEPT_CONTEXTS, /** @type {ExecutorInit} */ (init).maxWorkers);
-
 /** @param {ExecutorInit} message */
 function start(message) {
   init = message;
   guardProcess(init.directorPid);
   if (init.policy === 'trusted') {
-    realm = createRealm(init, keptContexts());
+    realm = createRealm(init);
     scriptRequire = createRequire(init);
     // Warm: a first run should not pay for loading axios (tens of ms).
     if (init.packages.axios !== undefined) require(init.packages.axios);
@@ -156,7 +148,7 @@ function guardProcess(directorPid) {
   }
 }
 
-/** @param {ScriptRun} message */
+/** @param {ScriptRun & { readonly taskKey: string }} message */
 function run(message) {
   if (init.policy === 'trusted') {
     /** @param {RunUpdate} out */
@@ -422,7 +414,7 @@ function abort(runId, reason) {
 
 /** @param {string} taskKey */
 function forget(taskKey) {
-  if (init.policy === 'trusted') return realm.forget(taskKey);
+  if (init.policy === 'trusted') return;
   for (const entry of [...(workers.get(taskKey) ?? [])]) if (entry.runId === null) endWorker(entry, null);
 }
 

@@ -81,7 +81,7 @@ function startRun(env, message) {
 async function execute(env, message, run, sink) {
   let compiled;
   try {
-    compiled = env.realm.compile(message.source, message.filename, message.taskKey);
+    compiled = env.realm.compile(message.source, message.filename);
   } catch (error) {
     return report(run, { outcome: 'failed', error: compileError(error, message.filename) });
   }

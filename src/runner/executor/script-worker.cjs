@@ -35,10 +35,9 @@ for (const name of /** @type {const} */ (['pid', 'ppid'])) {
   Object.defineProperty(process, name, { value, writable: false, configurable: false, enumerable: true });
 }
 
-// One task's realm: its runs (and the warm-up run) share the one context it keeps, under one key (the
-// executor keeps the task's own key; a worker never holds another task).
-const realm = createRealm(init, 1);
-const TASK_KEY = 'task';
+// One task's realm: its runs (and the warm-up run) share the one context it keeps; a worker never holds
+// another task.
+const realm = createRealm(init);
 const scriptRequire = createRequire(init);
 
 /**
@@ -62,7 +61,7 @@ const post = (message) => {
 
 port.on('message', (/** @type {ToWorker} */ message) => {
   if (message.type === 'run') {
-    runs.set(message.runId, startRun({ realm, scriptRequire, init, post, dirname: '/' }, { ...message, taskKey: TASK_KEY }));
+    runs.set(message.runId, startRun({ realm, scriptRequire, init, post, dirname: '/' }, message));
   } else if (message.type === 'abort') {
     runs.get(message.runId)?.abort.abort(new Error(message.reason));
   } else if (message.type === 'drain') {
@@ -108,6 +107,6 @@ const baseline = countResources();
  * make, tens of ms together. Paid here, while the worker is prepared ahead of its slot, not by the first
  * real run (measured: 200 prepared workers' first runs entered 0.8–6.8 s after their slot without it).
  */
-const warmUp = { runId: 'warm-up', taskKey: TASK_KEY, source: 'module.exports.main = () => 1;', filename: 'warm-up.js', config: {}, context: { taskId: null, slot: null, trigger: /** @type {const} */ ('test'), attempt: 1 } };
+const warmUp = { runId: 'warm-up', source: 'module.exports.main = () => 1;', filename: 'warm-up.js', config: {}, context: { taskId: null, slot: null, trigger: /** @type {const} */ ('test'), attempt: 1 } };
 startRun({ realm, scriptRequire, init, post: () => {}, dirname: '/' }, warmUp);
 setImmediate(() => toExecutor({ type: 'ready' }));
