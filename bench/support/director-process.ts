@@ -142,7 +142,8 @@ export async function startDirector(env: Record<string, string>, nodeArgs: reado
       };
     },
     stop: () => new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve();
+      // A replica the benchmark SIGKILLed has exited with a signal, not a code.
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
       child.once('exit', () => resolve());
       child.kill('SIGTERM');
     }),
