@@ -1,11 +1,11 @@
 // Three real Director processes on one PostgreSQL database run each instant of a cron task exactly once.
 
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { executionsBySlot, REPORTING_SCRIPT, startFetchRecorder, type FetchRecorder } from '../bench/support/fetch-recorder.js';
-import { createClusterDatabase, scheduledRuns, type ClusterDatabase, type RunRow, CLUSTER_TEST_POLICY } from './support/cluster-db.js';
-import { startDirectorProcess, type DirectorProcess } from './support/director-process.js';
+import { executionsBySlot, REPORTING_SCRIPT } from '../bench/support/fetch-recorder.js';
+import { scheduledRuns, type RunRow } from './support/cluster-db.js';
+import { useCluster } from './support/cluster-harness.js';
+import type { DirectorProcess } from './support/director-process.js';
 import { within } from './support/wait.js';
 
 const RUN_MS = 6000;
@@ -23,30 +23,13 @@ const TASKS = [
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('a cron task in a cluster of three Director processes', () => {
-  let db: ClusterDatabase;
-  let assets: FetchRecorder;
+  const cluster = useCluster('cron', REPORTING_SCRIPT);
   const replicas: DirectorProcess[] = [];
-  const suffix = randomBytes(3).toString('hex');
-  const ids = [0, 1, 2].map((k) => `cron-replica-${k}-${suffix}`);
-
-  before(async () => {
-    db = await createClusterDatabase('cron');
-    assets = await startFetchRecorder(REPORTING_SCRIPT);
-  });
-
-  after(async () => {
-    for (const replica of replicas) if (replica.child.exitCode === null && replica.child.signalCode === null) replica.kill('SIGKILL');
-    await Promise.all(replicas.map((r) => r.exited));
-    await assets.close();
-    await db.drop();
-  });
 
   it('runs each instant exactly once across the replicas', async () => {
-    const env = (k: number) => ({
-      DIRECTOR_DATABASE_URL: db.url, DIRECTOR_INSTANCE_ID: ids[k] as string, DIRECTOR_ASSETS_URL: assets.url, DIRECTOR_SCRIPT_POLICY: CLUSTER_TEST_POLICY,
-      DIRECTOR_EXECUTORS: '1', DIRECTOR_SHUTDOWN_GRACE_MS: '2000',
-    });
-    replicas.push(...await Promise.all([0, 1, 2].map((k) => startDirectorProcess(env(k), 30_000))));
+    const env = { DIRECTOR_EXECUTORS: '1', DIRECTOR_SHUTDOWN_GRACE_MS: '2000' };
+    replicas.push(...(await Promise.all([0, 1, 2].map(() => cluster.startReplica({ env, timeoutMs: 30_000 })))).map((r) => r.process));
+    const { assets, db } = cluster;
     const base = Math.ceil((Date.now() + 1500) / 1000) * 1000;
     for (const [k, task] of TASKS.entries()) {
       const body = { id: task.id, script: assets.scriptUrl(task.id), running: true, cron: task.cron, timezone: task.timezone, init: base, config: { ranUrl: assets.ranUrl(task.id) } };

@@ -3,13 +3,10 @@
 // two slots in a row, and every run in flight on the dead replica is recorded lost — by its database
 // session ending, long before its 30 s lease would have run out.
 
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { startFetchRecorder, type FetchRecorder } from '../bench/support/fetch-recorder.js';
 import { auditKill, auditSlots, createLoadTasks, LOAD_SCRIPT, loadTasks, missedBetween, notSucceededReasons, slotRows, type KillAudit } from './support/cluster-load.js';
-import { createClusterDatabase, type ClusterDatabase, CLUSTER_TEST_POLICY } from './support/cluster-db.js';
-import { startDirectorProcess, type DirectorProcess } from './support/director-process.js';
+import { useCluster } from './support/cluster-harness.js';
 import { within } from './support/wait.js';
 
 const TASKS = 300;
@@ -31,36 +28,13 @@ const ROUNDS_BUDGET_MS = 140_000;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('a cluster whose replicas are killed one after another', () => {
-  let db: ClusterDatabase;
-  let assets: FetchRecorder;
-  const suffix = randomBytes(3).toString('hex');
-  const everyReplica: DirectorProcess[] = [];
-  let started = 0;
+  const cluster = useCluster('failover', LOAD_SCRIPT);
 
-  before(async () => {
-    db = await createClusterDatabase('failover');
-    assets = await startFetchRecorder(LOAD_SCRIPT);
+  const startReplica = () => cluster.startReplica({
+    // The default 30 s lease: failover must not depend on it. Executors: the default (one per core) is
+    // enough, and each more costs CPU at every start, which the replicas already running pay in lateness.
+    env: { DIRECTOR_SHUTDOWN_GRACE_MS: '5000' },
   });
-
-  after(async () => {
-    for (const replica of everyReplica) if (replica.child.exitCode === null && replica.child.signalCode === null) replica.kill('SIGKILL');
-    await Promise.all(everyReplica.map((r) => r.exited));
-    await assets.close();
-    await db.drop();
-  });
-
-  async function startReplica(): Promise<{ id: string; process: DirectorProcess }> {
-    const id = `fo-${started++}-${suffix}`;
-    const process = await startDirectorProcess({
-      DIRECTOR_DATABASE_URL: db.url, DIRECTOR_INSTANCE_ID: id, DIRECTOR_ASSETS_URL: assets.url, DIRECTOR_SCRIPT_POLICY: CLUSTER_TEST_POLICY,
-      // The default 30 s lease: failover must not depend on it.
-      // Executors run many scripts at once: the default (one per core) is enough, and each more costs CPU
-      // at every start, which the replicas already running pay in lateness on this machine.
-      DIRECTOR_SHUTDOWN_GRACE_MS: '5000',
-    }, 60_000);
-    everyReplica.push(process);
-    return { id, process };
-  }
 
   it(`runs every slot once and moves a dead replica's work on within seconds, ${KILLS} kills in a row`, { timeout: 240_000 }, async () => {
     const startedAt = Date.now();
@@ -69,7 +43,7 @@ describe('a cluster whose replicas are killed one after another', () => {
     const base = Math.ceil((Date.now() + 3000) / 1000) * 1000;
     const tasks = loadTasks({ count: TASKS, intervalMs: INTERVAL_MS, baseMs: base, slowEvery: SLOW_EVERY });
     const creating = Date.now();
-    await createLoadTasks(replicas[0]!.process.url, tasks, assets);
+    await createLoadTasks(replicas[0]!.process.url, tasks, cluster.assets);
     process.stdout.write(`# replicas started in ${creating - startedAt} ms, ${TASKS} tasks created in ${Date.now() - creating} ms\n`);
     // Slots that came while this shared machine was still creating tasks are not judged.
     const judgedFrom = Math.max(base, Date.now()) + WARM_UP_MS;
@@ -99,8 +73,8 @@ describe('a cluster whose replicas are killed one after another', () => {
     for (const { process } of replicas) process.kill('SIGTERM');
     for (const { process } of replicas) assert.equal(await within(process.exited, 20_000, 'a clean exit'), 0, process.output().slice(-3000));
 
-    const rows = await slotRows(db);
-    const audit = auditSlots(tasks, rows, assets.ran, judgedFrom, stoppedAt - 2 * INTERVAL_MS);
+    const rows = await slotRows(cluster.db);
+    const audit = auditSlots(tasks, rows, cluster.assets.ran, judgedFrom, stoppedAt - 2 * INTERVAL_MS);
     const perKill: (KillAudit & { missed: number })[] = kills.map(({ victim, atMs }) => ({
       ...auditKill(rows, victim, atMs),
       missed: missedBetween(audit, atMs - INTERVAL_MS, atMs + AFTER_KILL_MS),

@@ -2,13 +2,10 @@
 // gets SIGTERM and is replaced. A stopping replica hands its tasks to the others at once and runs
 // what it already claimed, so no slot is missed and none runs twice.
 
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { startFetchRecorder, type FetchRecorder } from '../bench/support/fetch-recorder.js';
 import { auditSlots, createLoadTasks, LOAD_SCRIPT, loadTasks, notSucceededReasons, slotRows } from './support/cluster-load.js';
-import { createClusterDatabase, type ClusterDatabase, CLUSTER_TEST_POLICY } from './support/cluster-db.js';
-import { startDirectorProcess, type DirectorProcess } from './support/director-process.js';
+import { useCluster } from './support/cluster-harness.js';
 import { within } from './support/wait.js';
 
 const TASKS = 300;
@@ -21,41 +18,17 @@ const BETWEEN_MS = 3000;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('a rolling restart of a cluster under load', () => {
-  let db: ClusterDatabase;
-  let assets: FetchRecorder;
-  const suffix = randomBytes(3).toString('hex');
-  const everyReplica: DirectorProcess[] = [];
-  let started = 0;
+  const cluster = useCluster('rolling', LOAD_SCRIPT);
 
-  before(async () => {
-    db = await createClusterDatabase('rolling');
-    assets = await startFetchRecorder(LOAD_SCRIPT);
-  });
-
-  after(async () => {
-    for (const replica of everyReplica) if (replica.child.exitCode === null && replica.child.signalCode === null) replica.kill('SIGKILL');
-    await Promise.all(everyReplica.map((r) => r.exited));
-    await assets.close();
-    await db.drop();
-  });
-
-  async function startReplica(): Promise<{ id: string; process: DirectorProcess }> {
-    const id = `roll-${started++}-${suffix}`;
-    const process = await startDirectorProcess({
-      DIRECTOR_DATABASE_URL: db.url, DIRECTOR_INSTANCE_ID: id, DIRECTOR_ASSETS_URL: assets.url, DIRECTOR_SCRIPT_POLICY: CLUSTER_TEST_POLICY,
-      // Executors run many scripts at once: the default (one per core) is enough, and each more costs CPU
-      // at every start, which the replicas already running pay in lateness on this machine.
-      DIRECTOR_SHUTDOWN_GRACE_MS: '5000',
-    }, 60_000);
-    everyReplica.push(process);
-    return { id, process };
-  }
+  // Executors: the default (one per core) is enough, and each more costs CPU at every start, which the
+  // replicas already running pay in lateness on this machine.
+  const startReplica = () => cluster.startReplica({ env: { DIRECTOR_SHUTDOWN_GRACE_MS: '5000' } });
 
   it('misses no slot and runs none twice while each replica is stopped and replaced in turn', { timeout: 180_000 }, async () => {
     const replicas = await Promise.all([startReplica(), startReplica(), startReplica()]);
     const base = Math.ceil((Date.now() + 3000) / 1000) * 1000;
     const tasks = loadTasks({ count: TASKS, intervalMs: INTERVAL_MS, baseMs: base, slowEvery: SLOW_EVERY, prefix: 'r' });
-    await createLoadTasks(replicas[0]!.process.url, tasks, assets);
+    await createLoadTasks(replicas[0]!.process.url, tasks, cluster.assets);
     const judgedFrom = Math.max(base, Date.now()) + WARM_UP_MS;
     await sleep(judgedFrom - Date.now());
 
@@ -77,8 +50,8 @@ describe('a rolling restart of a cluster under load', () => {
     for (const { process } of replicas) process.kill('SIGTERM');
     for (const { process } of replicas) assert.equal(await within(process.exited, 20_000, 'a clean exit'), 0, process.output().slice(-3000));
 
-    const rows = await slotRows(db);
-    const audit = auditSlots(tasks, rows, assets.ran, judgedFrom, stoppedAt - 2 * INTERVAL_MS);
+    const rows = await slotRows(cluster.db);
+    const audit = auditSlots(tasks, rows, cluster.assets.ran, judgedFrom, stoppedAt - 2 * INTERVAL_MS);
     process.stdout.write(`# rolling restart: ${audit.expected} slots, ${audit.missed.length} missed, ${audit.doubled.length} doubled; stops took ${stops.map((s) => s.exitedMs).join(' / ')} ms\n`);
     process.stdout.write(`# slots not succeeded, by what their rows say:\n${notSucceededReasons(rows, judgedFrom, stoppedAt - 2 * INTERVAL_MS).replace(/^/gm, '#   ')}\n`);
     assert.deepEqual(audit.doubled.slice(0, 10), [], 'a slot ran twice');

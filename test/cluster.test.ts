@@ -4,10 +4,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { executionsBySlot, REPORTING_SCRIPT, startFetchRecorder, type FetchRecorder } from '../bench/support/fetch-recorder.js';
-import { createClusterDatabase, scheduledRuns, slotsBetween, type ClusterDatabase, type RunRow, CLUSTER_TEST_POLICY } from './support/cluster-db.js';
+import { executionsBySlot, REPORTING_SCRIPT } from '../bench/support/fetch-recorder.js';
+import { createClusterDatabase, scheduledRuns, slotsBetween, type ClusterDatabase, type RunRow } from './support/cluster-db.js';
 import { startDirectorProcess, type DirectorProcess } from './support/director-process.js';
 import { within } from './support/wait.js';
+import { useCluster } from './support/cluster-harness.js';
 
 const TASKS = 500;
 const INTERVAL_MS = 1000;
@@ -60,31 +61,16 @@ async function inParallel(count: number, concurrency: number, call: (i: number) 
 }
 
 describe('a cluster of three Director processes', () => {
-  let db: ClusterDatabase;
   // The benchmark's raw TCP recorder: 500 fetches a second must cost the test process little.
-  let assets: FetchRecorder;
+  const cluster = useCluster('cluster', REPORTING_SCRIPT);
   const replicas: DirectorProcess[] = [];
-  const suffix = randomBytes(3).toString('hex');
-  const ids = [0, 1, 2].map((k) => `replica-${k}-${suffix}`);
-
-  before(async () => {
-    db = await createClusterDatabase('cluster');
-    assets = await startFetchRecorder(REPORTING_SCRIPT);
-  });
-
-  after(async () => {
-    for (const replica of replicas) if (replica.child.exitCode === null && replica.child.signalCode === null) replica.kill('SIGKILL');
-    await Promise.all(replicas.map((r) => r.exited));
-    await assets.close();
-    await db.drop();
-  });
+  const ids = [0, 1, 2].map((k) => `replica-${k}-${cluster.suffix}`);
 
   it('re-plans a task written on one replica on another within a fraction of a second', async () => {
-    const env = (k: number) => ({
-      DIRECTOR_DATABASE_URL: db.url, DIRECTOR_INSTANCE_ID: ids[k] as string, DIRECTOR_ASSETS_URL: assets.url, DIRECTOR_SCRIPT_POLICY: CLUSTER_TEST_POLICY,
-      DIRECTOR_LEASE_MS: String(LEASE_MS), DIRECTOR_EXECUTORS: '2', DIRECTOR_SHUTDOWN_GRACE_MS: '2000',
-    });
-    replicas.push(...await Promise.all([0, 1, 2].map((k) => startDirectorProcess(env(k), 30_000))));
+    const { assets } = cluster;
+    const env = { DIRECTOR_LEASE_MS: String(LEASE_MS), DIRECTOR_EXECUTORS: '2', DIRECTOR_SHUTDOWN_GRACE_MS: '2000' };
+    const started = await Promise.all(ids.map((id) => cluster.startReplica({ id, env, timeoutMs: 30_000 })));
+    replicas.push(...started.map((r) => r.process));
     const [writer, reader] = replicas as [DirectorProcess, DirectorProcess];
     const changes = await followChanges(reader.url);
     const delays: number[] = [];
@@ -107,6 +93,7 @@ describe('a cluster of three Director processes', () => {
   });
 
   it('runs each slot once, declares the killed replica\'s runs lost, keeps every later slot, and spreads the work', async () => {
+    const { assets, db } = cluster;
     assert.equal(replicas.length, 3, 'the replicas started');
     const [first, , victim] = replicas as [DirectorProcess, DirectorProcess, DirectorProcess];
     // Slots spread over the second (2 ms apart), starting on a whole second shortly after creation.
