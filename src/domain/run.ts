@@ -1,8 +1,12 @@
 // Runs: one execution of a task's script, and how it ended.
 
-/** What started a run. A scheduled run has a slot; retries of a slot keep it and raise `attempt`. */
+/**
+ * What started a run. A scheduled run has a slot; retries of a slot keep it and raise `attempt`. A
+ * backfill run has the slot it runs again (domain/backfill.ts), beside the slot's scheduled run.
+ */
 export type Trigger =
   | { readonly kind: 'schedule'; readonly slot: number }
+  | { readonly kind: 'backfill'; readonly slot: number; readonly backfillId: number }
   | { readonly kind: 'manual' }
   | { readonly kind: 'test' };
 
@@ -27,10 +31,12 @@ export interface RunError {
 export interface RunRecord {
   readonly id: number;
   readonly taskId: string;
-  /** The slot for scheduled runs, null for manual runs. */
+  /** The slot for scheduled and backfill runs, null for manual runs. */
   readonly slot: number | null;
   readonly attempt: number;
   readonly trigger: TriggerKind;
+  /** The backfill a `backfill` run belongs to; null for every other trigger. */
+  readonly backfillId: number | null;
   readonly status: RunStatus;
   /** Which Director process owns (or owned) the run. */
   readonly owner: string;

@@ -6,7 +6,9 @@
 // Every time-dependent operation takes `nowMs` explicitly, so tests can fix time and so a cluster can
 // pass the database's own notion of time where it matters.
 
+import type { BackfillCounts, BackfillRecord, BackfillStatus } from '../domain/backfill.js';
 import type { RunError, RunOutcome, RunRecord, RunReport, RunStats, TriggerKind } from '../domain/run.js';
+import type { SlotSpec } from '../domain/schedule.js';
 import type { Task } from '../domain/task.js';
 
 export interface ListTasksQuery {
@@ -41,6 +43,66 @@ export interface ListRunsQuery {
   readonly limit?: number;
   readonly offset?: number;
 }
+
+export interface NewBackfill {
+  readonly taskId: string;
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly schedule: SlotSpec;
+  readonly slots: number;
+  readonly firstSlot: number;
+  readonly concurrency: number;
+  readonly requestedBy: string;
+  readonly nowMs: number;
+}
+
+export type CreateBackfillResult =
+  | { readonly created: BackfillRecord }
+  /** An active backfill of the same task whose range meets [from, to): its slots would run twice. */
+  | { readonly overlaps: BackfillRecord };
+
+export interface ListBackfillsQuery {
+  readonly taskId?: string;
+  readonly status?: BackfillStatus;
+  readonly limit?: number;
+  readonly offset?: number;
+}
+
+/** What the backfill driver needs to decide its next step, read in one snapshot. */
+export interface BackfillProgress {
+  readonly backfill: BackfillRecord;
+  /** Its runs still running (any replica's). */
+  readonly running: number;
+  /**
+   * Slots whose last attempt was lost or killed at shutdown and has fewer than `maxAttempts` attempts:
+   * each with the attempt to make next, in slot order.
+   */
+  readonly reruns: readonly { readonly slot: number; readonly attempt: number }[];
+  /** Slots by the status of their last attempt, and `pending` (never claimed). */
+  readonly counts: BackfillCounts;
+}
+
+export interface BackfillClaim {
+  readonly backfillId: number;
+  readonly taskId: string;
+  /** The version the caller read: the claim is made only while the backfill still has it. */
+  readonly version: number;
+  /** The backfill's next unclaimed slot after this claim (null: all claimed). */
+  readonly nextSlot: number | null;
+  /** Attempt 1 of new slots, and re-runs (attempt > 1). */
+  readonly runs: readonly { readonly slot: number; readonly attempt: number }[];
+  readonly owner: string;
+  readonly nowMs: number;
+  readonly leaseMs: number;
+}
+
+export type BackfillEnd =
+  /** Only at `version` (nothing claimed since the caller saw all done) and with no run of it running. */
+  | { readonly status: 'completed'; readonly version: number; readonly nowMs: number }
+  /** Stops claiming: `cancelling`, or `cancelled` at once when none of its runs is running. */
+  | { readonly status: 'cancelled'; readonly reason: string; readonly nowMs: number }
+  /** A cancelling backfill whose runs have all finished. */
+  | { readonly status: 'cancel-done'; readonly nowMs: number };
 
 export type PutTaskResult = 'created' | 'replaced';
 
@@ -128,6 +190,29 @@ export interface Store {
    * neither count nor break it, as in runStats.
    */
   failuresBefore(taskId: string, runId: number): Promise<number>;
+
+  /**
+   * Records a backfill as `running`, unless an active backfill of the task overlaps its range (one
+   * decision: two requests racing on two replicas cannot both pass).
+   */
+  createBackfill(backfill: NewBackfill): Promise<CreateBackfillResult>;
+  getBackfill(id: number): Promise<BackfillRecord | undefined>;
+  /** Newest first. */
+  listBackfills(query?: ListBackfillsQuery): Promise<BackfillRecord[]>;
+  /** Ids of the backfills that are `running` or `cancelling`, oldest first: the driver's work list. */
+  activeBackfills(): Promise<number[]>;
+  backfillProgress(id: number, maxAttempts: number): Promise<BackfillProgress | undefined>;
+  /**
+   * Claims runs of a backfill: inserts them as running runs of `owner` and moves its next slot, in one
+   * write. Undefined, and nothing inserted, when its version moved (another claim came first) or it is
+   * no longer `running`.
+   */
+  claimBackfillRuns(claim: BackfillClaim): Promise<RunRecord[] | undefined>;
+  /**
+   * Ends (or starts cancelling) an active backfill, freezing its counts when it ends. Undefined when
+   * the end does not apply (already ended; completed: version moved or a run still running).
+   */
+  endBackfill(id: number, end: BackfillEnd): Promise<BackfillRecord | undefined>;
 
   /** The store's own clock, epoch ms: PostgreSQL's `clock_timestamp()`, the local clock for SQLite. */
   now(): Promise<number>;
