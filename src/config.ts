@@ -86,6 +86,8 @@ export interface Config {
   readonly notifyEvents: readonly NotifyEvent[];
   /** Director's address as people open it (dashboard links in notifications); null: the listening address. */
   readonly publicUrl: string | null;
+  /** Most slots one backfill may cover: a bigger range is refused, to be split. */
+  readonly backfillMaxSlots: number;
 }
 
 export class ConfigError extends Error {
@@ -157,6 +159,7 @@ export const settings: readonly Setting[] = [
   { variable: 'DIRECTOR_NOTIFY_AFTER_FAILURES', default: '3', meaning: 'Consecutive failed or timed-out runs that make a task "failing" (one notice per streak); a task\'s notify.afterFailures overrides it.' },
   { variable: 'DIRECTOR_NOTIFY_EVENTS', default: 'failed,failing,recovered', meaning: 'Comma-separated events sent to DIRECTOR_NOTIFY_WEBHOOKS, and to a task\'s own webhooks unless its notify.events lists others.' },
   { variable: 'DIRECTOR_PUBLIC_URL', default: 'http://DIRECTOR_HOST:PORT (the machine\'s name when listening on every address)', meaning: 'Director\'s address as people open it, e.g. https://director.example: notifications link to the run in the dashboard under it.' },
+  { variable: 'DIRECTOR_BACKFILL_MAX_SLOTS', default: '10000', meaning: 'Most slots one backfill may cover; a request for a longer range gets a 400 and is to be split (see Backfill).' },
   { variable: 'GOV_INFRASTRUCTURE', default: '(unset)', meaning: 'Governify infrastructure YAML (path or URL) served at /commons/infrastructure.' },
 ];
 
@@ -437,6 +440,7 @@ export function loadConfig(env: Env = process.env): Config {
     notifyAfterFailures: integer(env, 'DIRECTOR_NOTIFY_AFTER_FAILURES', 3, 1, 1000),
     notifyEvents: notifyEvents(env),
     publicUrl: publicUrl(env),
+    backfillMaxSlots: integer(env, 'DIRECTOR_BACKFILL_MAX_SLOTS', 10_000, 1, 1_000_000),
   };
   validate(config);
   return Object.freeze(config);

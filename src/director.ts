@@ -3,7 +3,7 @@
 //
 // Start: open store → assets → executor pool → scheduler (plans, catches up) → HTTP listen.
 // Stop:  stop accepting requests → leave the replicas that claim (cluster: the others take this one's
-//        tasks at once) → stop claiming slots, running the ones already claimed → running scripts get
+//        tasks at once) → stop claiming slots and backfill runs, running the ones already claimed → running scripts get
 //        the grace period, the rest are killed and recorded → in-flight requests end → pending failure
 //        notifications get a short grace, the rest are dropped → close the store (cluster: its
 //        database session last, so its runs count as alive until their outcome is written).
@@ -14,6 +14,8 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Config } from './config.js';
 import { buildApp } from './api/app.js';
+import { createBackfillDriver } from './backfills/backfill-driver.js';
+import { createBackfillRequests } from './backfills/backfill-requests.js';
 import { createAssets } from './assets/assets.js';
 import { prepareClusterMode, type ClusterMode } from './cluster/cluster-mode.js';
 import { systemClock, type Clock } from './lib/clock.js';
@@ -134,6 +136,9 @@ export async function createDirector(config: Config, options: DirectorOptions = 
   const leaseKeeper = createLeaseKeeper({
     config, store, held, clock, events, logger: logger.child({ module: 'leases' }), ...(cluster ? { sweepMs: SESSION_SWEEP_MS } : {}),
   });
+  // Backfills: every replica steps the active ones; a claim's compare-and-set keeps them from doubling.
+  const backfillDriver = createBackfillDriver({ store, runner, held, events, clock, logger: logger.child({ module: 'backfills' }), config });
+  const backfills = createBackfillRequests({ store, clock, config, onChange: () => backfillDriver.kick() });
   const stopRunLog = startRunLog({ events, logger: logger.child({ module: 'runs' }) });
   // Failure notifications: decided from each recorded outcome, sent in the background (never fatal).
   let baseUrl = config.publicUrl ?? listeningUrl(config, config.port);
@@ -148,7 +153,7 @@ export async function createDirector(config: Config, options: DirectorOptions = 
     dir: config.tasksDir, store, tasks, events, clock, logger: logger.child({ module: 'tasks-folder' }),
   });
   const app = await buildApp({
-    config, store, scheduler, runner, tasks, events, logger, clock, metrics,
+    config, store, scheduler, runner, tasks, backfills, events, logger, clock, metrics,
     ...(opened.cluster ? { session: { downReason: () => opened.cluster?.sessionDownReason() } } : {}),
   });
 
@@ -159,6 +164,7 @@ export async function createDirector(config: Config, options: DirectorOptions = 
   function startScheduling(): Promise<void> {
     const started = scheduling ?? (cluster?.start({ scheduler, events }) ?? Promise.resolve()).then(() => scheduler.start()).then(async () => {
       leaseKeeper.start();
+      backfillDriver.start();
       await tasksFolder?.start();
     });
     scheduling = started;
@@ -185,6 +191,7 @@ export async function createDirector(config: Config, options: DirectorOptions = 
       await tasksFolder?.stop();
       await cluster?.stop();
       await scheduler.stop();
+      await backfillDriver.stop();
       const graceEnds = Date.now() + config.shutdownGraceMs;
       // Cluster mode: runs handed to the runner but not started yet (fetching, or waiting for an
       // executor) are slots no other replica may run any more; they start within the grace rather than

@@ -11,6 +11,7 @@ import type { TaskRunner } from '../runner/runner.js';
 import type { Store } from '../store/store.js';
 import { DirectorError } from '../domain/errors.js';
 import type { Task } from '../domain/task.js';
+import type { BackfillRequests } from '../backfills/backfill-requests.js';
 import type { TaskWrites } from '../tasks/task-writes.js';
 import { DRAIN_MAX_BYTES, installErrorHandling } from './error-handler.js';
 import { installHttpEdge } from './http-edge.js';
@@ -27,6 +28,7 @@ import { whoamiRoutes } from './routes/whoami.js';
 import { taskRoutes } from './routes/tasks.js';
 import { taskStatusRoutes } from './routes/task-status.js';
 import { taskRunRoutes } from './routes/task-runs.js';
+import { backfillRoutes } from './routes/backfills.js';
 import { healthRoutes } from './routes/health.js';
 import { eventRoutes } from './routes/events.js';
 import { webRoutes } from '../web/web-routes.js';
@@ -53,6 +55,8 @@ export interface ApiDeps {
   readonly runner: TaskRunner | null;
   /** Every task write goes through the one task-write service. */
   readonly tasks: TaskWrites;
+  /** Asking for and cancelling backfills (the driver runs them). */
+  readonly backfills: BackfillRequests;
   readonly events: DirectorEvents;
   readonly logger: Logger;
   readonly clock: { now(): number };
@@ -141,6 +145,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await taskStatusRoutes(api, deps);
     await taskRunRoutes(api, deps);
   }, { prefix: '/api/v1/tasks' });
+  await backfillRoutes(app, deps);
   await healthRoutes(app, deps);
   await whoamiRoutes(app);
   if (deps.metrics) await metricsRoutes(app, deps.metrics);

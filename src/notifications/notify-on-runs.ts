@@ -9,6 +9,8 @@
 // The streak is the one /status shows (runStats): failed and timed-out runs since the last success;
 // skipped and lost runs neither count nor break it (a lost run is its replica's misfortune more than
 // the task's). Skipped runs and test runs notify nothing; manual runs (/run) are recorded runs, and do.
+// Backfill runs notify nothing either and stay out of the streak: an operator recomputing a thousand
+// past periods watches the backfill itself, and its failures say nothing of the live schedule's health.
 //
 // Once per run: `run:finished` is announced by the one process that recorded the outcome, or by the
 // one whose conditional update declared the run lost. A process can announce a run twice (declared
@@ -202,7 +204,7 @@ export function notifyOnRuns(deps: NotifyOnRunsDeps): RunNotifier {
   }
 
   function onFinished(run: RunRecord): void {
-    if (run.status === 'running' || run.status === 'skipped' || run.trigger === 'test') return;
+    if (run.status === 'running' || run.status === 'skipped' || run.trigger === 'test' || run.trigger === 'backfill') return;
     if (notified.has(run.id)) return;
     notified.add(run.id);
     if (notified.size > REMEMBERED_RUNS) notified.delete(notified.values().next().value as number);

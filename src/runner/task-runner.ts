@@ -192,7 +192,8 @@ export function createTaskRunner(deps: TaskRunnerDeps): DirectorTaskRunner {
     ready: () => pool.ready(),
     runClaimed(task, run, stillWanted = always) {
       if (closing !== null) return refuse(run);
-      return track(record(task, run, timeoutOf(task, run.trigger === 'schedule'), stillWanted));
+      // A backfill run is a slot's run too: the scheduled timeout applies, not the manual one.
+      return track(record(task, run, timeoutOf(task, run.trigger !== 'manual'), stillWanted));
     },
     async runNow(task) {
       const run = await store.insertRun({ taskId: task.id, slot: null, attempt: 1, trigger: 'manual', owner: config.instanceId, nowMs: clock.now(), leaseMs: config.leaseMs });
