@@ -135,7 +135,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(swagger, {
     openapi: {
       info: { title: 'Director', description: 'Task scheduler of the Governify platform', version: '1' },
-      tags: [{ name: 'tasks' }, { name: 'runs' }, { name: 'operations' }],
+      tags: [{ name: 'tasks' }, { name: 'runs' }, { name: 'backfills' }, { name: 'operations' }],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
