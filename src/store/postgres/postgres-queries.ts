@@ -61,21 +61,22 @@ export const sql = {
 
   // One round trip for the whole batch. ORDER BY makes every replica insert in the same key order, so
   // two batches that overlap wait for each other instead of deadlocking. $6 is the claiming replica's
-  // session key: a replica whose session has ended (its runs are being declared lost) wins nothing.
+  // session key: a replica whose session has ended (its runs are being declared lost) wins nothing. The
+  // conflict target names runs_claim's WHERE: a backfill's run of the slot (its own key) is no claim.
   claimSlots: `
     INSERT INTO runs (task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, lateness_ms, lease_until_ms, owner_session)
     SELECT c.task_id, c.slot_ms, 1, 'schedule', 'running', c.owner, c.now_ms, c.now_ms, c.now_ms - c.slot_ms, c.now_ms + c.lease_ms, $6::bigint
     FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[]) AS c(task_id, slot_ms, owner, now_ms, lease_ms)
     WHERE ${sessionHeld(6)}
     ORDER BY c.task_id, c.slot_ms
-    ON CONFLICT (task_id, slot_ms, attempt) DO NOTHING
+    ON CONFLICT (task_id, slot_ms, attempt) WHERE backfill_id IS NULL DO NOTHING
     RETURNING ${RUN_COLUMNS}`,
   // A skipped run never runs, so it needs no live session; a running one does ($12), as a claim.
   insertRun: `
     INSERT INTO runs (task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, finished_ms, lateness_ms, logs, lease_until_ms, owner_session)
     SELECT $1, $2::bigint, $3, $4, $5, $6, $7, $8::bigint, $9::bigint, $8::bigint - $2::bigint, $10, $11::bigint, $12::bigint
     WHERE $5 = 'skipped' OR ${sessionHeld(12)}
-    ON CONFLICT (task_id, slot_ms, attempt) DO NOTHING
+    ON CONFLICT (task_id, slot_ms, attempt) WHERE backfill_id IS NULL DO NOTHING
     RETURNING ${RUN_COLUMNS}`,
   // Fencing ($10, this replica's name when it holds a session): an outcome is written only while the
   // run is still running and ours; a run another replica declared lost keeps that verdict.

@@ -124,6 +124,29 @@ describe('PostgreSQL store', () => {
     }
   });
 
+  it('migration 5 keeps runs and their claims, and lets a run be a backfill\'s exactly when it names one', async () => {
+    const schema = freshSchema('migrate5');
+    const pool = new pg.Pool({ connectionString: url, max: 1, options: `-c search_path=${schema}` });
+    try {
+      await migratePostgres(pool, schema, postgresMigrations.filter((m) => m.version <= 4));
+      const insert = `INSERT INTO runs (task_id, slot_ms, attempt, "trigger", status, owner, created_ms) VALUES ($1, $2, 1, $3, 'succeeded', 'old', 1) RETURNING id`;
+      await pool.query(insert, ['t', 60_000, 'schedule']);
+      await pool.query(insert, ['t', null, 'manual']);
+      const before = (await pool.query('SELECT * FROM runs ORDER BY id')).rows;
+      assert.deepEqual(await migratePostgres(pool, schema), [5]);
+      assert.deepEqual((await pool.query('SELECT * FROM runs ORDER BY id')).rows, before.map((row) => ({ ...row, backfill_id: null })));
+      const constraints = await pool.query<{ conname: string }>("SELECT conname FROM pg_constraint WHERE conrelid = 'runs'::regclass AND contype = 'c' ORDER BY 1");
+      assert.deepEqual(constraints.rows.map((r) => r.conname), ['runs_backfill_check', 'runs_status_check', 'runs_trigger_check']);
+      await assert.rejects(pool.query(insert, ['t', 120_000, 'backfill']), /runs_backfill_check/);
+      await assert.rejects(pool.query(insert, ['t', 60_000, 'schedule']), /runs_claim/);
+      const backfillRun = `INSERT INTO runs (task_id, slot_ms, attempt, "trigger", backfill_id, status, owner, created_ms) VALUES ('t', 60000, 1, 'backfill', 1, 'running', 'new', 2)`;
+      await pool.query(backfillRun);
+      await assert.rejects(pool.query(backfillRun), /runs_backfill_claim/);
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('refuses a schema name that is not a plain identifier', async () => {
     await assert.rejects(openPostgresStore({ url, schema: 'x; DROP TABLE tasks' }), /schema "x; DROP TABLE tasks" is not accepted/);
   });

@@ -43,17 +43,18 @@ export function prepareQueries(db: Database) {
       return statement;
     },
 
-    // One row per execution: the store runs it for every slot of a batch inside one transaction.
+    // One row per execution: the store runs it for every slot of a batch inside one transaction. The
+    // conflict target names runs_claim's WHERE: a backfill's run of the slot (its own key) is no claim.
     claimSlots: db.prepare(`
       INSERT INTO runs (task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, lateness_ms, lease_until_ms)
       VALUES (@taskId, @slot, 1, 'schedule', 'running', @owner, @nowMs, @nowMs, @nowMs - @slot, @nowMs + @leaseMs)
-      ON CONFLICT (task_id, slot_ms, attempt) DO NOTHING
+      ON CONFLICT (task_id, slot_ms, attempt) WHERE backfill_id IS NULL DO NOTHING
       RETURNING ${RUN_COLUMNS}`),
     insertRun: db.prepare(`
       INSERT INTO runs (task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, finished_ms, lateness_ms, logs, lease_until_ms)
       VALUES (@taskId, @slot, @attempt, @trigger, @status, @owner, @nowMs, @startedMs, @finishedMs,
         CASE WHEN @startedMs IS NULL OR @slot IS NULL THEN NULL ELSE @startedMs - @slot END, @logs, @leaseUntilMs)
-      ON CONFLICT (task_id, slot_ms, attempt) DO NOTHING
+      ON CONFLICT (task_id, slot_ms, attempt) WHERE backfill_id IS NULL DO NOTHING
       RETURNING ${RUN_COLUMNS}`),
     finishRun: db.prepare(`
       UPDATE runs SET status = @status, result = @result, error = @error, logs = @logs, queued_ms = @queuedMs, started_ms = @startedMs,
