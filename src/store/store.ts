@@ -71,7 +71,11 @@ export interface ListBackfillsQuery {
 /** What the backfill driver needs to decide its next step, read in one snapshot. */
 export interface BackfillProgress {
   readonly backfill: BackfillRecord;
-  /** Its runs still running (any replica's). */
+  /**
+   * Its runs still running (any replica's). A cluster store leaves out those whose owner's session
+   * ended, as runningRuns does: they hold no place any more, though endBackfill waits for the sweep
+   * that declares them lost (they may need a re-run).
+   */
   readonly running: number;
   /**
    * Slots whose last attempt was lost or killed at shutdown and has fewer than `maxAttempts` attempts:
@@ -216,13 +220,16 @@ export interface Store {
   backfillProgress(id: number, maxAttempts: number): Promise<BackfillProgress | undefined>;
   /**
    * Claims runs of a backfill: inserts them as running runs of `owner` and moves its next slot, in one
-   * write. Undefined, and nothing inserted, when its version moved (another claim came first) or it is
-   * no longer `running`.
+   * write. Undefined, and nothing inserted, when its version moved (another claim came first), it is
+   * no longer `running` or not `taskId`'s (a cluster store whose replica session is down: always).
+   * Runs already there (same backfill, slot, attempt) are left out of the answer.
    */
   claimBackfillRuns(claim: BackfillClaim): Promise<RunRecord[] | undefined>;
   /**
    * Ends (or starts cancelling) an active backfill, freezing its counts when it ends. Undefined when
-   * the end does not apply (already ended; completed: version moved or a run still running).
+   * the end does not apply (already ended; completed: version moved or a run still running; cancelled:
+   * already cancelling; cancel-done: not cancelling, or a run still running). A run still marked
+   * running counts, a dead replica's too, until a sweep declares it lost.
    */
   endBackfill(id: number, end: BackfillEnd): Promise<BackfillRecord | undefined>;
 

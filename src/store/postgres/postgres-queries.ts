@@ -13,13 +13,13 @@ function notify(id: string, change: string, n: number): string {
  * (objsubid 1) granted in this database. pg_locks is read live, not from a snapshot, so a session that
  * ended a moment ago is already missing. Materialised: read once per statement, not once per row.
  */
-const LIVE_SESSIONS = `live_sessions AS MATERIALIZED (
+export const LIVE_SESSIONS = `live_sessions AS MATERIALIZED (
     SELECT (l.classid::bigint << 32) | l.objid::bigint AS key FROM pg_locks l
     WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))`;
 
 /** Fencing: true when `$n` (this replica's session key) is NULL (no session) or its lock is held now. */
-function sessionHeld(n: number): string {
+export function sessionHeld(n: number): string {
   return `($${n}::bigint IS NULL OR EXISTS (
     SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
       AND l.classid = ($${n}::bigint >> 32)::oid AND l.objid = ($${n}::bigint & 4294967295)::oid
