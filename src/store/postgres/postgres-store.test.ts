@@ -100,6 +100,35 @@ describe('PostgreSQL store', () => {
     }
   });
 
+  it("a backfill's runs carry their replica's session: once it ends they hold no place, and nothing ends over them until the sweep declares them lost", async () => {
+    const schema = freshSchema('backfill_session');
+    const instanceId = `bf-session-${randomBytes(3).toString('hex')}`;
+    const [dying, other] = await Promise.all([
+      openPostgresStore({ url, schema, instanceId, replicaSession: true }),
+      openPostgresStore({ url, schema }),
+    ]);
+    try {
+      const spec = { initMs: 0, endMs: null, intervalMs: 1000, cron: null };
+      const created = await other.createBackfill({ taskId: 't', fromMs: 0, toMs: 2000, schedule: spec, slots: 2, firstSlot: 0, concurrency: 2, requestedBy: 'ops', nowMs: 5000 });
+      assert.ok('created' in created);
+      const claim = { backfillId: created.created.id, taskId: 't', version: 0, nextSlot: null, owner: instanceId, nowMs: 5000, leaseMs: 3_600_000 };
+      const [run] = (await dying.claimBackfillRuns({ ...claim, runs: [{ slot: 0, attempt: 1 }] })) ?? [];
+      assert.ok(run);
+      assert.equal((await other.backfillProgress(created.created.id, 3))?.running, 1);
+      await dying.close();
+
+      const progress = await other.backfillProgress(created.created.id, 3);
+      assert.equal(progress?.running, 0, 'its owner is gone: it holds no place');
+      assert.equal(progress?.counts.running, 1, 'still marked running until the sweep');
+      assert.deepEqual(progress?.reruns, []);
+      assert.equal(await other.endBackfill(created.created.id, { status: 'completed', version: 1, nowMs: 6000 }), undefined);
+      assert.deepEqual((await other.expireLeases(6000)).map((r) => [r.id, r.error?.name]), [[run.id, 'SessionEnded']]);
+      assert.deepEqual((await other.backfillProgress(created.created.id, 3))?.reruns, [{ slot: 0, attempt: 2 }]);
+    } finally {
+      await Promise.all([dying.close(), other.close()]);
+    }
+  });
+
   it('keeps tables in its own schema, away from the default search_path', async () => {
     const schema = freshSchema('isolated');
     const store = await openPostgresStore({ url, schema });
