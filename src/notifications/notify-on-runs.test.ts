@@ -13,7 +13,7 @@ import type { Notification } from './webhook-sender.js';
 
 function run(id: number, status: RunRecord['status']): RunRecord {
   return {
-    id, taskId: 't', slot: null, attempt: 1, trigger: 'manual', status, owner: 'me', createdMs: 0, queuedMs: 0, startedMs: 0, finishedMs: 1,
+    id, taskId: 't', slot: null, attempt: 1, trigger: 'manual', backfillId: null, status, owner: 'me', createdMs: 0, queuedMs: 0, startedMs: 0, finishedMs: 1,
     durationMs: 1, latenessMs: null, result: null, error: status === 'succeeded' ? null : { stage: 'run', name: 'Error', message: 'boom' },
     logs: null, scriptUrl: null, scriptSha256: null, leaseUntilMs: null,
   };

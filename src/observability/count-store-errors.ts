@@ -35,6 +35,13 @@ export function countStoreErrors(store: Store, onError: (operation: string) => v
     listRuns: counted('listRuns', store.listRuns),
     runStats: counted('runStats', store.runStats),
     failuresBefore: counted('failuresBefore', store.failuresBefore),
+    createBackfill: counted('createBackfill', store.createBackfill),
+    getBackfill: counted('getBackfill', store.getBackfill),
+    listBackfills: counted('listBackfills', store.listBackfills),
+    activeBackfills: counted('activeBackfills', store.activeBackfills),
+    backfillProgress: counted('backfillProgress', store.backfillProgress),
+    claimBackfillRuns: counted('claimBackfillRuns', store.claimBackfillRuns),
+    endBackfill: counted('endBackfill', store.endBackfill),
     now: counted('now', store.now),
     listTaskVersions: counted('listTaskVersions', store.listTaskVersions),
     // Closing is not an operation that fails at runtime; it is not counted.

@@ -35,7 +35,7 @@ export function parsePrometheus(text: string): Map<string, number> {
 
 function run(overrides: Partial<RunRecord>): RunRecord {
   return {
-    id: 1, taskId: 't', slot: 1000, attempt: 1, trigger: 'schedule', status: 'succeeded', owner: 'o', createdMs: 1000,
+    id: 1, taskId: 't', slot: 1000, attempt: 1, trigger: 'schedule', backfillId: null, status: 'succeeded', owner: 'o', createdMs: 1000,
     queuedMs: 1010, startedMs: 1040, finishedMs: 1540, durationMs: 500, latenessMs: 40, result: null, error: null, logs: null,
     scriptUrl: null, scriptSha256: null, leaseUntilMs: null, ...overrides,
   };

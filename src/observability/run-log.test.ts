@@ -9,7 +9,7 @@ import { createLogger } from '../lib/logger.js';
 import { startRunLog } from './run-log.js';
 
 const base: RunRecord = {
-  id: 7, taskId: 'backup', slot: 1_000, attempt: 2, trigger: 'schedule', status: 'failed', owner: 'o', createdMs: 1_000,
+  id: 7, taskId: 'backup', slot: 1_000, attempt: 2, trigger: 'schedule', backfillId: null, status: 'failed', owner: 'o', createdMs: 1_000,
   queuedMs: 1_010, startedMs: 1_030, finishedMs: 3_030, durationMs: 2_000, latenessMs: 30, result: 'secret result', logs: 'secret logs', scriptUrl: null,
   scriptSha256: null, leaseUntilMs: null, error: { stage: 'run', name: 'Error', message: 'x'.repeat(2000), stack: 'at somewhere' },
 };

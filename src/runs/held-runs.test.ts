@@ -7,7 +7,7 @@ import { DirectorEvents } from '../lib/events.js';
 import { createHeldRuns } from './held-runs.js';
 
 const run = (id: number, extra: Partial<RunRecord> = {}): RunRecord => ({
-  id, taskId: 't', slot: 0, attempt: 1, trigger: 'schedule', status: 'running', owner: 'me', createdMs: 0, queuedMs: null, startedMs: 0,
+  id, taskId: 't', slot: 0, attempt: 1, trigger: 'schedule', backfillId: null, status: 'running', owner: 'me', createdMs: 0, queuedMs: null, startedMs: 0,
   finishedMs: null, durationMs: null, latenessMs: 0, result: null, error: null, logs: null, scriptUrl: null, scriptSha256: null, leaseUntilMs: 30_000, ...extra,
 });
 

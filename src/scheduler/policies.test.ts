@@ -33,7 +33,7 @@ describe('decideOverlap', () => {
 });
 
 const run = (overrides: Partial<RunRecord>): RunRecord => ({
-  id: 1, taskId: 't', slot: 1000, attempt: 1, trigger: 'schedule', status: 'failed', owner: 'a', createdMs: 0,
+  id: 1, taskId: 't', slot: 1000, attempt: 1, trigger: 'schedule', backfillId: null, status: 'failed', owner: 'a', createdMs: 0,
   queuedMs: 0, startedMs: 0, finishedMs: 0, durationMs: 0, latenessMs: 0, result: null, error: null, logs: null,
   scriptUrl: null, scriptSha256: null, leaseUntilMs: null, ...overrides,
 });

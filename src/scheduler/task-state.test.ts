@@ -15,7 +15,7 @@ const MINUTE = 60_000;
 const task = (doc: Record<string, unknown> = {}) =>
   parseTask({ id: 't', script: 'http://assets.test/a.js', running: true, init: new Date(T0).toISOString(), interval: MINUTE, ...doc }, { fallbackId: 't', createdMs: T0, nowMs: T0 });
 const run = (id: number, slot: number): RunRecord => ({
-  id, taskId: 't', slot, attempt: 1, trigger: 'schedule', status: 'running', owner: 'a', createdMs: slot, queuedMs: null, startedMs: slot,
+  id, taskId: 't', slot, attempt: 1, trigger: 'schedule', backfillId: null, status: 'running', owner: 'a', createdMs: slot, queuedMs: null, startedMs: slot,
   finishedMs: null, durationMs: null, latenessMs: 0, result: null, error: null, logs: null, scriptUrl: null, scriptSha256: null, leaseUntilMs: null,
 });
 const timer = { cancel: () => undefined };

@@ -6,6 +6,8 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
+import { describeBackfillCases } from './backfill-cases.contract.js';
+import { describeBackfillRunCases } from './backfill-run-cases.contract.js';
 import { describeClusterCases } from './cluster-cases.contract.js';
 import { describeRunCases } from './run-cases.contract.js';
 import type { Store } from './store.js';
@@ -35,5 +37,8 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
     describeTaskCases(context);
     describeRunCases(context);
     describeClusterCases(context);
+    describeBackfillCases(context);
+    // Last: its retention case trims what earlier cases left behind.
+    describeBackfillRunCases(context);
   });
 }

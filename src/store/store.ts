@@ -71,7 +71,11 @@ export interface ListBackfillsQuery {
 /** What the backfill driver needs to decide its next step, read in one snapshot. */
 export interface BackfillProgress {
   readonly backfill: BackfillRecord;
-  /** Its runs still running (any replica's). */
+  /**
+   * Its runs still running (any replica's). A cluster store leaves out those whose owner's session
+   * ended, as runningRuns does: they hold no place any more, though endBackfill waits for the sweep
+   * that declares them lost (they may need a re-run).
+   */
   readonly running: number;
   /**
    * Slots whose last attempt was lost or killed at shutdown and has fewer than `maxAttempts` attempts:
@@ -146,7 +150,10 @@ export interface Store {
    * Returns the runs this call won; a slot already claimed by anyone is left out.
    */
   claimSlots(claims: readonly ClaimRequest[]): Promise<RunRecord[]>;
-  /** Inserts a run (manual run, retry attempt, skipped slot). Undefined when (task, slot, attempt) exists. */
+  /**
+   * Inserts a run (manual run, retry attempt, skipped slot). Undefined when (task, slot, attempt) exists
+   * among the runs that are no backfill's. Never a backfill run: claimBackfillRuns makes those.
+   */
   insertRun(run: NewRun): Promise<RunRecord | undefined>;
   /**
    * Writes how a running run ended. Undefined when the run is unknown or no longer running (a cluster
@@ -170,24 +177,33 @@ export interface Store {
    */
   expireLeases(nowMs: number): Promise<RunRecord[]>;
 
-  /** The latest slot that has a run row (any outcome), per task: where catch-up after downtime starts. */
+  /**
+   * The latest slot that has a run row (any outcome), per task: where catch-up after downtime starts.
+   * Backfill runs are left out: they are the past run again, not the live schedule's progress.
+   */
   latestSlots(): Promise<Map<string, number>>;
   /**
    * Runs of these tasks that are still running, in id order (any owner; a cluster store leaves out
    * those whose owner's session ended). One round trip for the overlap check of a whole claim batch.
+   * Backfill runs are left out: they never hold back a scheduled slot.
    */
   runningRuns(taskIds: readonly string[]): Promise<RunRecord[]>;
-  /** Retention: keeps the newest `keepPerTask` finished runs of each task (0 = all) and drops finished runs older than `olderThanMs` (null = none). Returns how many were removed. */
+  /**
+   * Retention: keeps the newest `keepPerTask` finished runs of each task (0 = all) and drops finished runs
+   * older than `olderThanMs` (null = none). Returns how many were removed. Runs of an active backfill are
+   * kept, and ranked as running runs are (not at all), until it ends and its counts are frozen.
+   */
   trimRuns(options: { readonly keepPerTask: number; readonly olderThanMs: number | null }): Promise<number>;
 
   getRun(id: number): Promise<RunRecord | undefined>;
   /** A task's runs, newest first. */
   listRuns(taskId: string, query?: ListRunsQuery): Promise<RunRecord[]>;
+  /** Counts and the last finished run cover every run (history); the failure streak is failuresBefore's. */
   runStats(taskId: string): Promise<RunStats>;
   /**
    * Failed or timed-out runs of the task before run `runId` (smaller ids) since the last success before
    * it: the streak a success `runId` ended (failure notifications: `recovered`). Skipped and lost runs
-   * neither count nor break it, as in runStats.
+   * neither count nor break it, as in runStats; nor do backfill runs (the streak is the live schedule's).
    */
   failuresBefore(taskId: string, runId: number): Promise<number>;
 
@@ -204,13 +220,16 @@ export interface Store {
   backfillProgress(id: number, maxAttempts: number): Promise<BackfillProgress | undefined>;
   /**
    * Claims runs of a backfill: inserts them as running runs of `owner` and moves its next slot, in one
-   * write. Undefined, and nothing inserted, when its version moved (another claim came first) or it is
-   * no longer `running`.
+   * write. Undefined, and nothing inserted, when its version moved (another claim came first), it is
+   * no longer `running` or not `taskId`'s (a cluster store whose replica session is down: always).
+   * Runs already there (same backfill, slot, attempt) are left out of the answer.
    */
   claimBackfillRuns(claim: BackfillClaim): Promise<RunRecord[] | undefined>;
   /**
    * Ends (or starts cancelling) an active backfill, freezing its counts when it ends. Undefined when
-   * the end does not apply (already ended; completed: version moved or a run still running).
+   * the end does not apply (already ended; completed: version moved or a run still running; cancelled:
+   * already cancelling; cancel-done: not cancelling, or a run still running). A run still marked
+   * running counts, a dead replica's too, until a sweep declares it lost.
    */
   endBackfill(id: number, end: BackfillEnd): Promise<BackfillRecord | undefined>;
 

@@ -74,6 +74,47 @@ export const postgresMigrations: readonly Migration[] = [
     // A task's cron expression and IANA time zone, instead of interval_ms (issue #17). NULL: no cron.
     sql: 'ALTER TABLE tasks ADD COLUMN cron TEXT, ADD COLUMN timezone TEXT',
   },
+  {
+    version: 5,
+    name: 'backfills',
+    // Backfills (issue #17), and runs that belong to one. The claim key splits in two: a backfill run of
+    // a slot sits beside the slot's scheduled run instead of colliding with it, so every ON CONFLICT on
+    // runs_claim names its WHERE. runs_trigger_check is the name PostgreSQL gave migration 1's CHECK.
+    // No foreign keys: runs and backfills outlive their task, as runs always did.
+    sql: `
+      CREATE TABLE backfills (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        task_id TEXT NOT NULL,
+        from_ms BIGINT NOT NULL,
+        to_ms BIGINT NOT NULL,
+        -- JSON text of the schedule snapshot (SlotSpec).
+        schedule TEXT NOT NULL,
+        slots INTEGER NOT NULL,
+        concurrency INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('running', 'cancelling', 'completed', 'cancelled')),
+        next_slot_ms BIGINT,
+        version INTEGER NOT NULL,
+        requested_by TEXT NOT NULL,
+        reason TEXT,
+        created_ms BIGINT NOT NULL,
+        finished_ms BIGINT,
+        -- JSON text of the counts, frozen when it ends; NULL while active.
+        counts TEXT
+      );
+      -- Active ones are few: the overlap check of a new backfill and the driver's work list read these.
+      CREATE INDEX backfills_active ON backfills (task_id, id) WHERE status IN ('running', 'cancelling');
+      CREATE INDEX backfills_task_newest ON backfills (task_id, id DESC);
+
+      ALTER TABLE runs ADD COLUMN backfill_id BIGINT;
+      ALTER TABLE runs DROP CONSTRAINT runs_trigger_check;
+      ALTER TABLE runs ADD CONSTRAINT runs_trigger_check CHECK ("trigger" IN ('schedule', 'manual', 'test', 'backfill'));
+      ALTER TABLE runs ADD CONSTRAINT runs_backfill_check CHECK (("trigger" = 'backfill') = (backfill_id IS NOT NULL));
+      DROP INDEX runs_claim;
+      CREATE UNIQUE INDEX runs_claim ON runs (task_id, slot_ms, attempt) WHERE backfill_id IS NULL;
+      -- The claim of a backfill's slot; it also finds a backfill's runs.
+      CREATE UNIQUE INDEX runs_backfill_claim ON runs (backfill_id, slot_ms, attempt) WHERE backfill_id IS NOT NULL;
+    `,
+  },
 ];
 
 /** Schema names are interpolated into DDL and the search_path, so only plain lowercase identifiers pass. */

@@ -13,13 +13,13 @@ function notify(id: string, change: string, n: number): string {
  * (objsubid 1) granted in this database. pg_locks is read live, not from a snapshot, so a session that
  * ended a moment ago is already missing. Materialised: read once per statement, not once per row.
  */
-const LIVE_SESSIONS = `live_sessions AS MATERIALIZED (
+export const LIVE_SESSIONS = `live_sessions AS MATERIALIZED (
     SELECT (l.classid::bigint << 32) | l.objid::bigint AS key FROM pg_locks l
     WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))`;
 
 /** Fencing: true when `$n` (this replica's session key) is NULL (no session) or its lock is held now. */
-function sessionHeld(n: number): string {
+export function sessionHeld(n: number): string {
   return `($${n}::bigint IS NULL OR EXISTS (
     SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
       AND l.classid = ($${n}::bigint >> 32)::oid AND l.objid = ($${n}::bigint & 4294967295)::oid
@@ -27,7 +27,10 @@ function sessionHeld(n: number): string {
 }
 
 /** A running run counts as going only while its owner's session lives (or it has none: lease only). */
-const OWNER_ALIVE = '(owner_session IS NULL OR owner_session IN (SELECT key FROM live_sessions))';
+export const OWNER_ALIVE = '(owner_session IS NULL OR owner_session IN (SELECT key FROM live_sessions))';
+
+/** A run of a backfill still active: its backfill counts it, so retention leaves it alone until it ends. */
+const HELD_BY_BACKFILL = `(backfill_id IS NOT NULL AND backfill_id IN (SELECT id FROM backfills WHERE status IN ('running', 'cancelling')))`;
 
 /** Tasks in creation order; each filter is a bound (field, value) pair, and a NULL limit means all. */
 export function listTasksSql(filters: number): string {
@@ -61,21 +64,22 @@ export const sql = {
 
   // One round trip for the whole batch. ORDER BY makes every replica insert in the same key order, so
   // two batches that overlap wait for each other instead of deadlocking. $6 is the claiming replica's
-  // session key: a replica whose session has ended (its runs are being declared lost) wins nothing.
+  // session key: a replica whose session has ended (its runs are being declared lost) wins nothing. The
+  // conflict target names runs_claim's WHERE: a backfill's run of the slot (its own key) is no claim.
   claimSlots: `
     INSERT INTO runs (task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, lateness_ms, lease_until_ms, owner_session)
     SELECT c.task_id, c.slot_ms, 1, 'schedule', 'running', c.owner, c.now_ms, c.now_ms, c.now_ms - c.slot_ms, c.now_ms + c.lease_ms, $6::bigint
     FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[]) AS c(task_id, slot_ms, owner, now_ms, lease_ms)
     WHERE ${sessionHeld(6)}
     ORDER BY c.task_id, c.slot_ms
-    ON CONFLICT (task_id, slot_ms, attempt) DO NOTHING
+    ON CONFLICT (task_id, slot_ms, attempt) WHERE backfill_id IS NULL DO NOTHING
     RETURNING ${RUN_COLUMNS}`,
   // A skipped run never runs, so it needs no live session; a running one does ($12), as a claim.
   insertRun: `
     INSERT INTO runs (task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, finished_ms, lateness_ms, logs, lease_until_ms, owner_session)
     SELECT $1, $2::bigint, $3, $4, $5, $6, $7, $8::bigint, $9::bigint, $8::bigint - $2::bigint, $10, $11::bigint, $12::bigint
     WHERE $5 = 'skipped' OR ${sessionHeld(12)}
-    ON CONFLICT (task_id, slot_ms, attempt) DO NOTHING
+    ON CONFLICT (task_id, slot_ms, attempt) WHERE backfill_id IS NULL DO NOTHING
     RETURNING ${RUN_COLUMNS}`,
   // Fencing ($10, this replica's name when it holds a session): an outcome is written only while the
   // run is still running and ours; a run another replica declared lost keeps that verdict.
@@ -100,18 +104,22 @@ export const sql = {
     WHERE status = 'running' AND (lease_until_ms < $1 OR NOT ${OWNER_ALIVE})
     RETURNING ${RUN_COLUMNS}`,
 
-  latestSlots: 'SELECT task_id, max(slot_ms) AS slot_ms FROM runs WHERE slot_ms IS NOT NULL GROUP BY task_id',
+  // Backfill runs are left out of the live schedule's reads: catch-up and the overlap check of a slot.
+  latestSlots: 'SELECT task_id, max(slot_ms) AS slot_ms FROM runs WHERE slot_ms IS NOT NULL AND backfill_id IS NULL GROUP BY task_id',
   // A run whose owner's session has ended is not going any more, even before a sweep records it lost:
   // the overlap check of the next slot must not wait for that sweep.
   runningRuns: `WITH ${LIVE_SESSIONS}
-    SELECT ${RUN_COLUMNS} FROM runs WHERE task_id = ANY($1::text[]) AND status = 'running' AND ${OWNER_ALIVE} ORDER BY id`,
-  // Ranks count finished runs only: a running run is never dropped and does not push a finished one out.
+    SELECT ${RUN_COLUMNS} FROM runs
+    WHERE task_id = ANY($1::text[]) AND status = 'running' AND backfill_id IS NULL AND ${OWNER_ALIVE} ORDER BY id`,
+  // Ranks count finished runs only: a running run, or one of an active backfill, is never dropped and
+  // does not push a finished one out.
   trimRuns: `
-    DELETE FROM runs WHERE status <> 'running' AND (
+    DELETE FROM runs WHERE status <> 'running' AND NOT ${HELD_BY_BACKFILL} AND (
       ($2::bigint IS NOT NULL AND finished_ms < $2::bigint)
       OR ($1::int > 0 AND id IN (
         SELECT id FROM (
-          SELECT id, row_number() OVER (PARTITION BY task_id ORDER BY id DESC) AS rank FROM runs WHERE status <> 'running'
+          SELECT id, row_number() OVER (PARTITION BY task_id ORDER BY id DESC) AS rank
+          FROM runs WHERE status <> 'running' AND NOT ${HELD_BY_BACKFILL}
         ) ranked WHERE rank > $1::int)))`,
 
   // clock_timestamp(), not now(): now() is the start of the transaction, not the moment of the answer.
@@ -130,17 +138,19 @@ export const sql = {
 
   getRun: `SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1`,
   listRuns: `SELECT ${RUN_COLUMNS} FROM runs WHERE task_id = $1 ORDER BY id DESC LIMIT $2::bigint OFFSET $3::bigint`,
-  // One statement, so counts, streak and last run come from one snapshot in one round trip; the last
-  // finished run's columns ride along (all NULL when the task has none).
+  // Failure streaks are the live schedule's: backfill runs neither count nor break them.
   failuresBefore: `
     SELECT count(*)::int AS n FROM runs
-    WHERE task_id = $1 AND status IN ('failed', 'timed_out') AND id < $2
-      AND id > COALESCE((SELECT max(id) FROM runs WHERE task_id = $1 AND status = 'succeeded' AND id < $2), 0)`,
+    WHERE task_id = $1 AND status IN ('failed', 'timed_out') AND id < $2 AND backfill_id IS NULL
+      AND id > COALESCE((SELECT max(id) FROM runs WHERE task_id = $1 AND status = 'succeeded' AND id < $2 AND backfill_id IS NULL), 0)`,
+  // One statement, so counts, streak and last run come from one snapshot in one round trip; the last
+  // finished run's columns ride along (all NULL when the task has none). Counts and the last run are
+  // history (backfill runs included); the streak is failuresBefore's.
   runStats: `
     SELECT
       (SELECT COALESCE(json_object_agg(status, n), '{}') FROM (SELECT status, count(*) AS n FROM runs WHERE task_id = $1 GROUP BY status) c) AS counts,
-      (SELECT count(*) FROM runs WHERE task_id = $1 AND status IN ('failed', 'timed_out')
-        AND id > COALESCE((SELECT max(id) FROM runs WHERE task_id = $1 AND status = 'succeeded'), 0)) AS failures,
+      (SELECT count(*) FROM runs WHERE task_id = $1 AND status IN ('failed', 'timed_out') AND backfill_id IS NULL
+        AND id > COALESCE((SELECT max(id) FROM runs WHERE task_id = $1 AND status = 'succeeded' AND backfill_id IS NULL), 0)) AS failures,
       last.*
     FROM (SELECT 1) AS one
     LEFT JOIN LATERAL (

@@ -100,6 +100,35 @@ describe('PostgreSQL store', () => {
     }
   });
 
+  it("a backfill's runs carry their replica's session: once it ends they hold no place, and nothing ends over them until the sweep declares them lost", async () => {
+    const schema = freshSchema('backfill_session');
+    const instanceId = `bf-session-${randomBytes(3).toString('hex')}`;
+    const [dying, other] = await Promise.all([
+      openPostgresStore({ url, schema, instanceId, replicaSession: true }),
+      openPostgresStore({ url, schema }),
+    ]);
+    try {
+      const spec = { initMs: 0, endMs: null, intervalMs: 1000, cron: null };
+      const created = await other.createBackfill({ taskId: 't', fromMs: 0, toMs: 2000, schedule: spec, slots: 2, firstSlot: 0, concurrency: 2, requestedBy: 'ops', nowMs: 5000 });
+      assert.ok('created' in created);
+      const claim = { backfillId: created.created.id, taskId: 't', version: 0, nextSlot: null, owner: instanceId, nowMs: 5000, leaseMs: 3_600_000 };
+      const [run] = (await dying.claimBackfillRuns({ ...claim, runs: [{ slot: 0, attempt: 1 }] })) ?? [];
+      assert.ok(run);
+      assert.equal((await other.backfillProgress(created.created.id, 3))?.running, 1);
+      await dying.close();
+
+      const progress = await other.backfillProgress(created.created.id, 3);
+      assert.equal(progress?.running, 0, 'its owner is gone: it holds no place');
+      assert.equal(progress?.counts.running, 1, 'still marked running until the sweep');
+      assert.deepEqual(progress?.reruns, []);
+      assert.equal(await other.endBackfill(created.created.id, { status: 'completed', version: 1, nowMs: 6000 }), undefined);
+      assert.deepEqual((await other.expireLeases(6000)).map((r) => [r.id, r.error?.name]), [[run.id, 'SessionEnded']]);
+      assert.deepEqual((await other.backfillProgress(created.created.id, 3))?.reruns, [{ slot: 0, attempt: 2 }]);
+    } finally {
+      await Promise.all([dying.close(), other.close()]);
+    }
+  });
+
   it('keeps tables in its own schema, away from the default search_path', async () => {
     const schema = freshSchema('isolated');
     const store = await openPostgresStore({ url, schema });
@@ -119,6 +148,29 @@ describe('PostgreSQL store', () => {
       assert.deepEqual(tables.rows, [], 'the whole transaction rolled back, earlier migrations included');
       assert.deepEqual(await migratePostgres(pool, schema), postgresMigrations.map((m) => m.version));
       assert.deepEqual(await migratePostgres(pool, schema), [], 'a second run has nothing to do');
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('migration 5 keeps runs and their claims, and lets a run be a backfill\'s exactly when it names one', async () => {
+    const schema = freshSchema('migrate5');
+    const pool = new pg.Pool({ connectionString: url, max: 1, options: `-c search_path=${schema}` });
+    try {
+      await migratePostgres(pool, schema, postgresMigrations.filter((m) => m.version <= 4));
+      const insert = `INSERT INTO runs (task_id, slot_ms, attempt, "trigger", status, owner, created_ms) VALUES ($1, $2, 1, $3, 'succeeded', 'old', 1) RETURNING id`;
+      await pool.query(insert, ['t', 60_000, 'schedule']);
+      await pool.query(insert, ['t', null, 'manual']);
+      const before = (await pool.query('SELECT * FROM runs ORDER BY id')).rows;
+      assert.deepEqual(await migratePostgres(pool, schema), [5]);
+      assert.deepEqual((await pool.query('SELECT * FROM runs ORDER BY id')).rows, before.map((row) => ({ ...row, backfill_id: null })));
+      const constraints = await pool.query<{ conname: string }>("SELECT conname FROM pg_constraint WHERE conrelid = 'runs'::regclass AND contype = 'c' ORDER BY 1");
+      assert.deepEqual(constraints.rows.map((r) => r.conname), ['runs_backfill_check', 'runs_status_check', 'runs_trigger_check']);
+      await assert.rejects(pool.query(insert, ['t', 120_000, 'backfill']), /runs_backfill_check/);
+      await assert.rejects(pool.query(insert, ['t', 60_000, 'schedule']), /runs_claim/);
+      const backfillRun = `INSERT INTO runs (task_id, slot_ms, attempt, "trigger", backfill_id, status, owner, created_ms) VALUES ('t', 60000, 1, 'backfill', 1, 'running', 'new', 2)`;
+      await pool.query(backfillRun);
+      await assert.rejects(pool.query(backfillRun), /runs_backfill_claim/);
     } finally {
       await pool.end();
     }

@@ -3,11 +3,20 @@
 import pg from 'pg';
 import type { Logger } from '../../lib/logger.js';
 import { redactUrl } from '../../lib/logger.js';
+import type { BackfillRecord } from '../../domain/backfill.js';
 import type { RunError, RunRecord, RunReport, RunStats } from '../../domain/run.js';
 import { toTaskRow, type Task } from '../../domain/task.js';
-import { leaseExpiredError, pageOf, sessionEndedError, runFromRow, runStatsFrom, taskFromRow, type RunRow, type TaskDbRow } from '../rows.js';
-import type { ClaimRequest, ClusterStore, ListRunsQuery, ListTasksQuery, NewRun, PutTaskResult, Store, TaskChangeNotice, TaskVersion } from '../store.js';
+import { backfillEndWrite } from '../backfill-end.js';
+import {
+  backfillCountsFrom, backfillFromRow, backfillScheduleText, leaseExpiredError, pageOf, sessionEndedError, runFromRow, runStatsFrom, taskFromRow,
+  type BackfillRow, type RunRow, type TaskDbRow,
+} from '../rows.js';
+import type {
+  BackfillClaim, BackfillEnd, BackfillProgress, ClaimRequest, ClusterStore, CreateBackfillResult, ListBackfillsQuery, ListRunsQuery, ListTasksQuery,
+  NewBackfill, NewRun, PutTaskResult, Store, TaskChangeNotice, TaskVersion,
+} from '../store.js';
 import { migratePostgres, SCHEMA_NAME } from './migrations.js';
+import { backfillSql } from './postgres-backfill-queries.js';
 import { listTasksSql, sql } from './postgres-queries.js';
 import { openReplicaSession, type ReplicaSession } from './replica-session.js';
 import { watchTaskChanges } from './task-change-watch.js';
@@ -120,6 +129,9 @@ async function checkConnection(pool: pg.Pool, url: string): Promise<void> {
   }
 }
 
+/** A named statement with its values: the store's own (any pooled connection) or a transaction's (its one). */
+type Query = <R extends pg.QueryResultRow>(name: string, text: string, values: readonly unknown[]) => Promise<pg.QueryResult<R>>;
+
 class PostgresStore implements ClusterStore {
   readonly kind = 'postgres' as const;
   private ended = false;
@@ -144,6 +156,26 @@ class PostgresStore implements ClusterStore {
   /** Named statements are prepared once per pooled connection, then only bound and executed. */
   private async query<R extends pg.QueryResultRow>(name: string, text: string, values: readonly unknown[]): Promise<pg.QueryResult<R>> {
     return this.pool.query<R>({ name: `director_${name}`, text, values: [...values] });
+  }
+
+  /**
+   * Runs `body` in one transaction on one pooled connection (its statements prepared on it, as above).
+   * A connection whose ROLLBACK failed is discarded rather than handed to the next caller mid-transaction.
+   */
+  private async transaction<T>(body: (query: Query) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const value = await body((name, text, values) => client.query({ name: `director_${name}`, text, values: [...values] }));
+      await client.query('COMMIT');
+      return value;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => (broken = true));
+      throw error;
+    } finally {
+      client.release(broken);
+    }
   }
 
   async putTask(task: Task): Promise<PutTaskResult> {
@@ -285,6 +317,65 @@ class PostgresStore implements ClusterStore {
   async failuresBefore(taskId: string, runId: number): Promise<number> {
     const { rows } = await this.query<{ n: number }>('failuresBefore', sql.failuresBefore, [taskId, runId]);
     return rows[0]?.n ?? 0;
+  }
+
+  async createBackfill(b: NewBackfill): Promise<CreateBackfillResult> {
+    return this.transaction(async (query): Promise<CreateBackfillResult> => {
+      await query('lockTaskBackfills', backfillSql.lockTaskBackfills, [b.taskId]);
+      const overlaps = (await query<BackfillRow>('overlappingBackfill', backfillSql.overlappingBackfill, [b.taskId, b.fromMs, b.toMs])).rows[0];
+      if (overlaps !== undefined) return { overlaps: backfillFromRow(overlaps) };
+      const values = [b.taskId, b.fromMs, b.toMs, backfillScheduleText(b.schedule), b.slots, b.concurrency, b.firstSlot, b.requestedBy, b.nowMs];
+      const { rows } = await query<BackfillRow>('insertBackfill', backfillSql.insertBackfill, values);
+      return { created: backfillFromRow(rows[0] as BackfillRow) };
+    });
+  }
+
+  async getBackfill(id: number): Promise<BackfillRecord | undefined> {
+    const { rows } = await this.query<BackfillRow>('getBackfill', backfillSql.getBackfill, [id]);
+    return rows[0] === undefined ? undefined : backfillFromRow(rows[0]);
+  }
+
+  async listBackfills(query: ListBackfillsQuery = {}): Promise<BackfillRecord[]> {
+    const { limit, offset } = pageOf(query);
+    const { rows } = await this.query<BackfillRow>('listBackfills', backfillSql.listBackfills, [query.taskId ?? null, query.status ?? null, limit, offset]);
+    return rows.map(backfillFromRow);
+  }
+
+  async activeBackfills(): Promise<number[]> {
+    return (await this.query<{ id: number }>('activeBackfills', backfillSql.activeBackfills, [])).rows.map((r) => r.id);
+  }
+
+  async backfillProgress(id: number, maxAttempts: number): Promise<BackfillProgress | undefined> {
+    type ProgressRow = BackfillRow & { running_runs: number; last_counts: { status: string; n: number }[]; reruns: { slot: number; attempt: number }[] };
+    const row = (await this.query<ProgressRow>('backfillProgress', backfillSql.backfillProgress, [id, maxAttempts])).rows[0];
+    if (row === undefined) return undefined;
+    return { backfill: backfillFromRow(row), running: row.running_runs, reruns: row.reruns, counts: backfillCountsFrom(row.slots, row.last_counts) };
+  }
+
+  async claimBackfillRuns(claim: BackfillClaim): Promise<RunRecord[] | undefined> {
+    const key = this.sessionKey();
+    // Session down: the claim would be refused anyway; the caller reads the progress again.
+    if (key === undefined) return undefined;
+    const { rows } = await this.query<{ [K in keyof RunRow]: RunRow[K] | null }>('claimBackfillRuns', backfillSql.claimBackfillRuns, [
+      claim.backfillId, claim.taskId, claim.version, claim.nextSlot,
+      claim.runs.map((r) => r.slot), claim.runs.map((r) => r.attempt),
+      claim.owner, claim.nowMs, claim.leaseMs, key,
+    ]);
+    if (rows.length === 0) return undefined;
+    return rows.filter((r) => r.id !== null).map((r) => runFromRow(r as RunRow)).sort((a, b) => a.id - b.id);
+  }
+
+  async endBackfill(id: number, end: BackfillEnd): Promise<BackfillRecord | undefined> {
+    return this.transaction(async (query) => {
+      const current = (await query<{ status: string; version: number; slots: number }>('lockBackfill', backfillSql.lockBackfill, [id])).rows[0];
+      if (current === undefined) return undefined;
+      const runs = (await query<{ running: number; last_counts: { status: string; n: number }[] }>('backfillRunsForEnd', backfillSql.backfillRunsForEnd, [id])).rows[0];
+      const write = backfillEndWrite(current, runs?.running ?? 0, end);
+      if (write === undefined) return undefined;
+      const counts = write.freeze ? JSON.stringify(backfillCountsFrom(current.slots, runs?.last_counts ?? [])) : null;
+      const { rows } = await query<BackfillRow>('endBackfill', backfillSql.endBackfill, [id, write.status, write.reason, write.finishedMs, counts]);
+      return rows[0] === undefined ? undefined : backfillFromRow(rows[0]);
+    });
   }
 
   async now(): Promise<number> {

@@ -67,6 +67,75 @@ export const sqliteMigrations: readonly Migration[] = [
     // A task's cron expression and IANA time zone, instead of interval_ms (issue #17). NULL: no cron.
     sql: `ALTER TABLE tasks ADD COLUMN cron TEXT; ALTER TABLE tasks ADD COLUMN timezone TEXT;`,
   },
+  {
+    version: 4,
+    name: 'backfills',
+    // Backfills (issue #17), and runs that belong to one. A STRICT table's CHECK cannot be altered, so
+    // runs is rebuilt (ids kept) with the 'backfill' trigger and its backfill_id. The claim key splits in
+    // two: a backfill run of a slot sits beside the slot's scheduled run instead of colliding with it.
+    // No foreign keys: runs and backfills outlive their task, as runs always did.
+    sql: `
+      CREATE TABLE backfills (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        task_id TEXT NOT NULL,
+        from_ms INTEGER NOT NULL,
+        to_ms INTEGER NOT NULL,
+        schedule TEXT NOT NULL,
+        slots INTEGER NOT NULL,
+        concurrency INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('running', 'cancelling', 'completed', 'cancelled')),
+        next_slot_ms INTEGER,
+        version INTEGER NOT NULL,
+        requested_by TEXT NOT NULL,
+        reason TEXT,
+        created_ms INTEGER NOT NULL,
+        finished_ms INTEGER,
+        counts TEXT
+      ) STRICT;
+      -- Active ones are few: the overlap check of a new backfill and the driver's work list read these.
+      CREATE INDEX backfills_active ON backfills (task_id, id) WHERE status IN ('running', 'cancelling');
+      CREATE INDEX backfills_task_newest ON backfills (task_id, id DESC);
+
+      CREATE TABLE runs_new (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        task_id TEXT NOT NULL,
+        slot_ms INTEGER,
+        attempt INTEGER NOT NULL,
+        "trigger" TEXT NOT NULL CHECK ("trigger" IN ('schedule', 'manual', 'test', 'backfill')),
+        status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'timed_out', 'skipped', 'lost')),
+        owner TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        started_ms INTEGER,
+        finished_ms INTEGER,
+        duration_ms INTEGER,
+        lateness_ms INTEGER,
+        result TEXT,
+        error TEXT,
+        logs TEXT,
+        script_url TEXT,
+        script_sha256 TEXT,
+        lease_until_ms INTEGER,
+        queued_ms INTEGER,
+        backfill_id INTEGER,
+        CHECK (("trigger" = 'backfill') = (backfill_id IS NOT NULL))
+      ) STRICT;
+      -- The id sequence carries over, not just the ids: an id of a trimmed run is never handed out again.
+      INSERT INTO sqlite_sequence (name, seq) SELECT 'runs_new', seq FROM sqlite_sequence WHERE name = 'runs';
+      INSERT INTO runs_new (id, task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, finished_ms,
+          duration_ms, lateness_ms, result, error, logs, script_url, script_sha256, lease_until_ms, queued_ms)
+        SELECT id, task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, finished_ms,
+          duration_ms, lateness_ms, result, error, logs, script_url, script_sha256, lease_until_ms, queued_ms FROM runs;
+      DROP TABLE runs;
+      ALTER TABLE runs_new RENAME TO runs;
+      -- The claim of a scheduled slot: one row per (task, slot, attempt). NULL slots (manual runs) are
+      -- distinct, so never collide. Its WHERE must be named by every ON CONFLICT that means it.
+      CREATE UNIQUE INDEX runs_claim ON runs (task_id, slot_ms, attempt) WHERE backfill_id IS NULL;
+      -- The claim of a backfill's slot; it also finds a backfill's runs.
+      CREATE UNIQUE INDEX runs_backfill_claim ON runs (backfill_id, slot_ms, attempt) WHERE backfill_id IS NOT NULL;
+      CREATE INDEX runs_task_newest ON runs (task_id, id DESC);
+      CREATE INDEX runs_running ON runs (task_id, id) WHERE status = 'running';
+    `,
+  },
 ];
 
 /**

@@ -8,6 +8,9 @@ import { RUN_COLUMNS, TASK_COLUMNS } from '../rows.js';
  * `?field=value` on top-level string fields. json_each walks the document's top-level members, so the
  * field name is a bound value compared with `key`: no JSON path is built from user text at all.
  */
+/** A run of a backfill still active: its backfill counts it, so retention leaves it alone until it ends. */
+const HELD_BY_BACKFILL = `(backfill_id IS NOT NULL AND backfill_id IN (SELECT id FROM backfills WHERE status IN ('running', 'cancelling')))`;
+
 const FIELD_EQUALS = `EXISTS (SELECT 1 FROM json_each(tasks.doc) AS f WHERE f.key = ? AND f.type = 'text' AND f.value = ?)`;
 
 /** Statements of listTasks are kept for 0 to this many filters; more filters prepare one per call. */
@@ -43,17 +46,18 @@ export function prepareQueries(db: Database) {
       return statement;
     },
 
-    // One row per execution: the store runs it for every slot of a batch inside one transaction.
+    // One row per execution: the store runs it for every slot of a batch inside one transaction. The
+    // conflict target names runs_claim's WHERE: a backfill's run of the slot (its own key) is no claim.
     claimSlots: db.prepare(`
       INSERT INTO runs (task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, lateness_ms, lease_until_ms)
       VALUES (@taskId, @slot, 1, 'schedule', 'running', @owner, @nowMs, @nowMs, @nowMs - @slot, @nowMs + @leaseMs)
-      ON CONFLICT (task_id, slot_ms, attempt) DO NOTHING
+      ON CONFLICT (task_id, slot_ms, attempt) WHERE backfill_id IS NULL DO NOTHING
       RETURNING ${RUN_COLUMNS}`),
     insertRun: db.prepare(`
       INSERT INTO runs (task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, finished_ms, lateness_ms, logs, lease_until_ms)
       VALUES (@taskId, @slot, @attempt, @trigger, @status, @owner, @nowMs, @startedMs, @finishedMs,
         CASE WHEN @startedMs IS NULL OR @slot IS NULL THEN NULL ELSE @startedMs - @slot END, @logs, @leaseUntilMs)
-      ON CONFLICT (task_id, slot_ms, attempt) DO NOTHING
+      ON CONFLICT (task_id, slot_ms, attempt) WHERE backfill_id IS NULL DO NOTHING
       RETURNING ${RUN_COLUMNS}`),
     finishRun: db.prepare(`
       UPDATE runs SET status = @status, result = @result, error = @error, logs = @logs, queued_ms = @queuedMs, started_ms = @startedMs,
@@ -77,32 +81,36 @@ export function prepareQueries(db: Database) {
       WHERE status = 'running' AND lease_until_ms < @nowMs
       RETURNING ${RUN_COLUMNS}`),
 
-    latestSlots: db.prepare('SELECT task_id, MAX(slot_ms) AS slot_ms FROM runs WHERE slot_ms IS NOT NULL GROUP BY task_id'),
+    // Backfill runs are left out of the live schedule's reads: catch-up and the overlap check of a slot.
+    latestSlots: db.prepare('SELECT task_id, MAX(slot_ms) AS slot_ms FROM runs WHERE slot_ms IS NOT NULL AND backfill_id IS NULL GROUP BY task_id'),
     runningRuns: db.prepare(`
-      SELECT ${RUN_COLUMNS} FROM runs WHERE task_id IN (SELECT value FROM json_each(@ids)) AND status = 'running' ORDER BY id`),
-    // Ranks count finished runs only: a running run is never dropped and does not push a finished one out.
+      SELECT ${RUN_COLUMNS} FROM runs
+      WHERE task_id IN (SELECT value FROM json_each(@ids)) AND status = 'running' AND backfill_id IS NULL ORDER BY id`),
+    // Ranks count finished runs only: a running run, or one of an active backfill, is never dropped and
+    // does not push a finished one out.
     trimRuns: db.prepare(`
-      DELETE FROM runs WHERE status <> 'running' AND (
+      DELETE FROM runs WHERE status <> 'running' AND NOT ${HELD_BY_BACKFILL} AND (
         (@olderThanMs IS NOT NULL AND finished_ms < @olderThanMs)
         OR (@keepPerTask > 0 AND id IN (
           SELECT id FROM (
             SELECT id, ROW_NUMBER() OVER (PARTITION BY task_id ORDER BY id DESC) AS rank
-            FROM runs WHERE status <> 'running'
+            FROM runs WHERE status <> 'running' AND NOT ${HELD_BY_BACKFILL}
           ) WHERE rank > @keepPerTask)))`),
 
     getRun: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`),
     listRuns: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE task_id = ? ORDER BY id DESC LIMIT ? OFFSET ?`),
-    // The three parts of runStats, read in one transaction (PostgreSQL has them in one statement).
+    // The three parts of runStats, read in one transaction (PostgreSQL has them in one statement). The
+    // failure streak is the live schedule's: backfill runs neither count nor break it (nor in failuresBefore).
     runStatsLastRun: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE task_id = ? AND status <> 'running' ORDER BY id DESC LIMIT 1`),
     runStatsCounts: db.prepare('SELECT status, COUNT(*) AS n FROM runs WHERE task_id = ? GROUP BY status'),
     runStatsFailures: db.prepare(`
       SELECT COUNT(*) FROM runs
-      WHERE task_id = @taskId AND status IN ('failed', 'timed_out')
-        AND id > COALESCE((SELECT MAX(id) FROM runs WHERE task_id = @taskId AND status = 'succeeded'), 0)`).pluck(),
+      WHERE task_id = @taskId AND status IN ('failed', 'timed_out') AND backfill_id IS NULL
+        AND id > COALESCE((SELECT MAX(id) FROM runs WHERE task_id = @taskId AND status = 'succeeded' AND backfill_id IS NULL), 0)`).pluck(),
     failuresBefore: db.prepare(`
       SELECT COUNT(*) FROM runs
-      WHERE task_id = @taskId AND status IN ('failed', 'timed_out') AND id < @runId
-        AND id > COALESCE((SELECT MAX(id) FROM runs WHERE task_id = @taskId AND status = 'succeeded' AND id < @runId), 0)`).pluck(),
+      WHERE task_id = @taskId AND status IN ('failed', 'timed_out') AND id < @runId AND backfill_id IS NULL
+        AND id > COALESCE((SELECT MAX(id) FROM runs WHERE task_id = @taskId AND status = 'succeeded' AND id < @runId AND backfill_id IS NULL), 0)`).pluck(),
   };
 }
 

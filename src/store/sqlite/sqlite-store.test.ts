@@ -161,6 +161,46 @@ describe('SQLite store', () => {
     assert.deepEqual(versions, sqliteMigrations.map((m) => m.version));
   });
 
+  it('migration 4 rebuilds runs keeping their rows, ids, id sequence, claims and indexes', async () => {
+    const file = path.join(dir, 'migrate-4.db');
+    const db = new Database(file);
+    migrateSqlite(db, sqliteMigrations.filter((m) => m.version <= 3));
+    const insert = db.prepare(`
+      INSERT INTO runs (task_id, slot_ms, attempt, "trigger", status, owner, created_ms, started_ms, finished_ms, error, lease_until_ms, queued_ms)
+      VALUES (?, ?, ?, ?, ?, 'old', 10, 11, ?, ?, ?, 9)`);
+    insert.run('t', 60_000, 1, 'schedule', 'succeeded', 20, null, null);
+    insert.run('t', 60_000, 2, 'schedule', 'failed', 20, '{"stage":"run","name":"Error","message":"boom"}', null);
+    insert.run('t', null, 1, 'manual', 'succeeded', 20, null, null);
+    insert.run('t', 120_000, 1, 'schedule', 'running', null, null, 5_000);
+    insert.run('u', 60_000, 1, 'test', 'succeeded', 20, null, null);
+    // The newest run was trimmed: its id must not come back.
+    db.prepare('DELETE FROM runs WHERE id = 5').run();
+    const before = db.prepare('SELECT * FROM runs ORDER BY id').all() as Record<string, unknown>[];
+    db.close();
+
+    const store = await openSqliteStore({ file, synchronous: 'NORMAL' });
+    try {
+      const [next] = await store.claimSlots([{ taskId: 't', slot: 180_000, owner: 'new', nowMs: 1, leaseMs: 1 }]);
+      assert.equal(next?.id, 6);
+      assert.deepEqual(await store.claimSlots([{ taskId: 't', slot: 60_000, owner: 'new', nowMs: 1, leaseMs: 1 }]), [], 'old claims still hold');
+      assert.deepEqual((await store.runningRuns(['t'])).map((r) => r.id), [4, 6]);
+      assert.equal((await store.getRun(2))?.error?.message, 'boom');
+    } finally {
+      await store.close();
+    }
+    const raw = new Database(file, { readonly: true });
+    try {
+      assert.deepEqual(raw.prepare('SELECT * FROM runs WHERE id < 6 ORDER BY id').all(), before.map((row) => ({ ...row, backfill_id: null })));
+      const indexes = raw.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'runs' ORDER BY name").pluck().all();
+      assert.deepEqual(indexes, ['runs_backfill_claim', 'runs_claim', 'runs_running', 'runs_task_newest']);
+      assert.deepEqual(raw.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'runs_new%'").all(), []);
+      assert.equal(raw.pragma('integrity_check', { simple: true }), 'ok');
+      assert.deepEqual(raw.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all(), [1, 2, 3, 4]);
+    } finally {
+      raw.close();
+    }
+  });
+
   it('a failing migration names itself and what to do, and leaves nothing of it applied', () => {
     const db = new Database(':memory:');
     const broken = [...sqliteMigrations, { version: 99, name: 'broken', sql: 'CREATE TABLE half (x INTEGER); SELECT * FROM no_such_table;' }];

@@ -3,12 +3,21 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import type { BackfillRecord } from '../../domain/backfill.js';
 import type { RunError, RunRecord, RunReport, RunStats } from '../../domain/run.js';
 import { toTaskRow, type Task } from '../../domain/task.js';
-import { leaseExpiredError, pageOf, runFromRow, runStatsFrom, taskFromRow, type RunRow, type TaskDbRow } from '../rows.js';
-import type { ClaimRequest, ListRunsQuery, ListTasksQuery, NewRun, PutTaskResult, Store, TaskVersion } from '../store.js';
+import { backfillEndWrite } from '../backfill-end.js';
+import {
+  backfillCountsFrom, backfillFromRow, backfillScheduleText, leaseExpiredError, pageOf, runFromRow, runStatsFrom, taskFromRow,
+  type BackfillRow, type RunRow, type TaskDbRow,
+} from '../rows.js';
+import type {
+  BackfillClaim, BackfillEnd, BackfillProgress, ClaimRequest, CreateBackfillResult, ListBackfillsQuery, ListRunsQuery, ListTasksQuery,
+  NewBackfill, NewRun, PutTaskResult, Store, TaskVersion,
+} from '../store.js';
 import { createGroupCommit, type GroupCommit } from './group-commit.js';
 import { migrateSqlite } from './migrations.js';
+import { prepareBackfillQueries, type SqliteBackfillQueries } from './sqlite-backfill-queries.js';
 import { prepareQueries } from './sqlite-queries.js';
 
 export interface SqliteStoreOptions {
@@ -80,6 +89,7 @@ type Queries = ReturnType<typeof prepareQueries>;
 class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly q: Queries;
+  private readonly b: SqliteBackfillQueries;
   private closed = false;
   /**
    * Every write goes through it: one transaction per event-loop turn, each write in its own savepoint,
@@ -92,6 +102,7 @@ class SqliteStore implements Store {
 
   constructor(private readonly db: Database.Database, walFile: string | null) {
     this.q = prepareQueries(db);
+    this.b = prepareBackfillQueries(db);
     const q = this.q;
     this.commits = createGroupCommit(db, walFile);
     // One read transaction: the three reads see one snapshot even while another process writes runs.
@@ -257,6 +268,68 @@ class SqliteStore implements Store {
   async failuresBefore(taskId: string, runId: number): Promise<number> {
     await this.commits.durable();
     return this.q.failuresBefore.get({ taskId, runId }) as number;
+  }
+
+  // Backfills: every decision below is one write of the group commit, so it is atomic against any other
+  // writer, this process's or another's (IMMEDIATE transactions).
+
+  async createBackfill(backfill: NewBackfill): Promise<CreateBackfillResult> {
+    const b = this.b;
+    const values = { ...backfill, schedule: backfillScheduleText(backfill.schedule) };
+    const result = await this.commits.write((): { overlaps: BackfillRow } | { created: BackfillRow } => {
+      const overlaps = b.overlappingBackfill.get(values) as BackfillRow | undefined;
+      return overlaps !== undefined ? { overlaps } : { created: b.insertBackfill.get(values) as BackfillRow };
+    });
+    return 'overlaps' in result ? { overlaps: backfillFromRow(result.overlaps) } : { created: backfillFromRow(result.created) };
+  }
+
+  async getBackfill(id: number): Promise<BackfillRecord | undefined> {
+    await this.commits.durable();
+    const row = this.b.getBackfill.get(id) as BackfillRow | undefined;
+    return row === undefined ? undefined : backfillFromRow(row);
+  }
+
+  async listBackfills(query: ListBackfillsQuery = {}): Promise<BackfillRecord[]> {
+    await this.commits.durable();
+    const { limit, offset } = pageOf(query);
+    const rows = this.b.listBackfills.all({ taskId: query.taskId ?? null, status: query.status ?? null, limit: limit ?? -1, offset }) as BackfillRow[];
+    return rows.map(backfillFromRow);
+  }
+
+  async activeBackfills(): Promise<number[]> {
+    await this.commits.durable();
+    return this.b.activeBackfills.all() as number[];
+  }
+
+  async backfillProgress(id: number, maxAttempts: number): Promise<BackfillProgress | undefined> {
+    await this.commits.durable();
+    return this.b.backfillProgress(id, maxAttempts);
+  }
+
+  async claimBackfillRuns(claim: BackfillClaim): Promise<RunRecord[] | undefined> {
+    const b = this.b;
+    const { backfillId, taskId, owner, nowMs, leaseMs } = claim;
+    const rows = await this.commits.write(() => {
+      if (b.claimBackfill.run({ backfillId, taskId, version: claim.version, nextSlot: claim.nextSlot }).changes === 0) return undefined;
+      return claim.runs.flatMap(({ slot, attempt }) => {
+        const row = b.claimBackfillRun.get({ backfillId, taskId, slot, attempt, owner, nowMs, leaseMs }) as RunRow | undefined;
+        return row === undefined ? [] : [row];
+      });
+    });
+    return rows?.map(runFromRow);
+  }
+
+  async endBackfill(id: number, end: BackfillEnd): Promise<BackfillRecord | undefined> {
+    const b = this.b;
+    const row = await this.commits.write(() => {
+      const current = b.getBackfill.get(id) as BackfillRow | undefined;
+      const write = current === undefined ? undefined : backfillEndWrite(current, b.backfillRunning.get(id) as number, end);
+      if (current === undefined || write === undefined) return undefined;
+      // Nothing of it runs any more when it ends, so its last attempts are final: frozen here.
+      const counts = write.freeze ? JSON.stringify(backfillCountsFrom(current.slots, b.backfillCounts.all({ id }) as { status: string; n: number }[])) : null;
+      return b.endBackfill.get({ id, status: write.status, reason: write.reason, finishedMs: write.finishedMs, counts }) as BackfillRow;
+    });
+    return row === undefined ? undefined : backfillFromRow(row);
   }
 
   async close(): Promise<void> {
