@@ -26,7 +26,7 @@ describe('backfills over the API', () => {
   let clock: FakeClock;
   before(async () => {
     clock = new FakeClock(at('2030-01-02T12:00:00Z'));
-    h = await startHarness({ clock, config: { backfillMaxSlots: 100 } });
+    h = await startHarness({ clock, config: { backfillMaxSlots: 30 } });
     h.assets.setScript('period.js', 'module.exports.main = (config, context) => ({ slot: context.slot, trigger: context.trigger, attempt: context.attempt, site: config.site });');
     h.assets.setScript('slow.js', 'module.exports.main = () => new Promise((resolve) => setTimeout(() => resolve(1), 150));');
     const hourly = { script: 'period.js', running: false, init: '2030-01-01T00:00:00Z', interval: HOUR, config: { site: 'madrid' } };
@@ -72,7 +72,7 @@ describe('backfills over the API', () => {
       ['to before from', { from: '2030-01-01T05:00:00Z', to: '2030-01-01T02:00:00Z' }, 'to'],
       ['to in the future', { from: '2030-01-02T00:00:00Z', to: '2030-01-02T13:00:00Z' }, 'to'],
       ['no slot in the range', { from: '2029-12-01T00:00:00Z', to: '2029-12-31T00:00:00Z' }, 'from'],
-      ['more slots than DIRECTOR_BACKFILL_MAX_SLOTS', { from: '2029-12-01T00:00:00Z', to: '2030-01-02T12:00:00Z' }, 'to'],
+      ['more slots than DIRECTOR_BACKFILL_MAX_SLOTS (36 > 30)', { from: '2030-01-01T00:00:00Z', to: '2030-01-02T12:00:00Z' }, 'to'],
       ['concurrency 0', { from: '2030-01-01T02:00:00Z', to: '2030-01-01T03:00:00Z', concurrency: 0 }, 'concurrency'],
       ['concurrency past the bound', { from: '2030-01-01T02:00:00Z', to: '2030-01-01T03:00:00Z', concurrency: 101 }, 'concurrency'],
     ];
