@@ -36,8 +36,9 @@ describe('a backfill in a cluster of three Director processes', () => {
     const victim = started[2]!;
     const began = Date.now();
     const created = await post(`${victim.process.url}/api/v1/tasks/${TASK}/backfills`, { from: init, to: init + SLOTS * MINUTE, concurrency: 8 });
-    assert.equal(created.status, 201, await created.text().catch(() => ''));
-    const backfill = (await created.json()) as { id: number; slots: number };
+    const answered = await created.text();
+    assert.equal(created.status, 201, answered);
+    const backfill = JSON.parse(answered) as { id: number; slots: number };
     assert.equal(backfill.slots, SLOTS);
 
     // Killed while it holds running runs of the backfill, a third of the way in.
