@@ -16,6 +16,7 @@ type Source =
 const sources: readonly Source[] = [
   { kind: 'module', group: 'scheduler', load: async () => (await import('./scheduler.js')).scenarios },
   { kind: 'module', group: 'execution', load: async () => (await import('./scheduler.js')).executionScenarios },
+  { kind: 'module', group: 'backfill', load: async () => (await import('./backfill.js')).scenarios },
   { kind: 'module', group: 'cluster', load: async () => [...(await import('./cluster.js')).scenarios, ...(await import('./cluster-failover.js')).scenarios] },
   {
     kind: 'module',
