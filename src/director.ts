@@ -162,7 +162,16 @@ export async function createDirector(config: Config, options: DirectorOptions = 
   let stopping: Promise<void> | undefined;
 
   function startScheduling(): Promise<void> {
-    const started = scheduling ?? (cluster?.start({ scheduler, events }) ?? Promise.resolve()).then(() => scheduler.start()).then(async () => {
+    // Cluster mode: a replica becomes live for the others (they hand it a share of the tasks) only once
+    // its executors are up. Joined before, its first share of runs waited for them to start, ran more
+    // than their interval late on a 2-core machine and made the others skip those tasks' next slots.
+    // An executor that cannot start is reported by /ready; the replica joins all the same.
+    const joinCluster = async (): Promise<void> => {
+      if (!cluster) return;
+      await runner.ready().catch((error: unknown) => logger.warn({ err: error }, 'executors not ready; joining the cluster all the same'));
+      await cluster.start({ scheduler, events });
+    };
+    const started = scheduling ?? joinCluster().then(() => scheduler.start()).then(async () => {
       leaseKeeper.start();
       backfillDriver.start();
       await tasksFolder?.start();

@@ -31,9 +31,11 @@ describe('a cluster whose replicas are killed one after another', () => {
   const cluster = useCluster('failover', LOAD_SCRIPT);
 
   const startReplica = () => cluster.startReplica({
-    // The default 30 s lease: failover must not depend on it. Executors: the default (one per core) is
-    // enough, and each more costs CPU at every start, which the replicas already running pay in lateness.
-    env: { DIRECTOR_SHUTDOWN_GRACE_MS: '5000' },
+    // The default 30 s lease: failover must not depend on it. One executor each: it carries this load
+    // (trusted runs share its event loop), and every executor more costs CPU at each of the ten replacement
+    // starts, which the replicas already running pay in lateness (measured on 2026-12-07's machine: two
+    // each, 590–4,838 slots skipped by overlap and a worst streak of 2–6; one each, 226–336 and 1).
+    env: { DIRECTOR_SHUTDOWN_GRACE_MS: '5000', DIRECTOR_EXECUTORS: '1' },
   });
 
   it(`runs every slot once and moves a dead replica's work on within seconds, ${KILLS} kills in a row`, { timeout: 240_000 }, async () => {

@@ -20,15 +20,19 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 describe('a rolling restart of a cluster under load', () => {
   const cluster = useCluster('rolling', LOAD_SCRIPT);
 
-  // Executors: the default (one per core) is enough, and each more costs CPU at every start, which the
-  // replicas already running pay in lateness on this machine.
-  const startReplica = () => cluster.startReplica({ env: { DIRECTOR_SHUTDOWN_GRACE_MS: '5000' } });
+  // One executor each: it carries this load, and each more costs CPU at every start, which the replicas
+  // already running pay in lateness on a 2-core machine.
+  const startReplica = () => cluster.startReplica({ env: { DIRECTOR_SHUTDOWN_GRACE_MS: '5000', DIRECTOR_EXECUTORS: '1' } });
 
   it('misses no slot and runs none twice while each replica is stopped and replaced in turn', { timeout: 180_000 }, async () => {
     const replicas = await Promise.all([startReplica(), startReplica(), startReplica()]);
     const base = Math.ceil((Date.now() + 3000) / 1000) * 1000;
     const tasks = loadTasks({ count: TASKS, intervalMs: INTERVAL_MS, baseMs: base, slowEvery: SLOW_EVERY, prefix: 'r' });
-    await createLoadTasks(replicas[0]!.process.url, tasks, cluster.assets);
+    // overlap "allow": while a replica starts, this load's runs can end more than their 1 s interval after
+    // their slot on a 2-core machine (measured 2026-12-07: skips bunched in the 4–5 s after each start, on
+    // the commit before backfills too), and "skip" would then drop the next slot for want of CPU. What is
+    // judged here is the hand-over: a slot with no run, a lost run, or one run twice.
+    await createLoadTasks(replicas[0]!.process.url, tasks, cluster.assets, { overlap: 'allow' });
     const judgedFrom = Math.max(base, Date.now()) + WARM_UP_MS;
     await sleep(judgedFrom - Date.now());
 

@@ -33,13 +33,22 @@ export function loadTasks(options: { readonly count: number; readonly intervalMs
   }));
 }
 
-/** Creates the tasks through one replica's API, eight requests at a time. */
-export async function createLoadTasks(baseUrl: string, tasks: readonly LoadTask[], recorder: Pick<FetchRecorder, 'scriptUrl' | 'ranUrl'>): Promise<void> {
+/**
+ * Creates the tasks through one replica's API, eight requests at a time. `overlap` is the tasks' policy
+ * (default `skip`, Director's own default).
+ */
+export async function createLoadTasks(
+  baseUrl: string,
+  tasks: readonly LoadTask[],
+  recorder: Pick<FetchRecorder, 'scriptUrl' | 'ranUrl'>,
+  options: { readonly overlap?: 'skip' | 'allow' } = {},
+): Promise<void> {
+  const overlap = options.overlap === undefined ? {} : { overlap: options.overlap };
   let next = 0;
   await Promise.all(Array.from({ length: 8 }, async () => {
     while (next < tasks.length) {
       const task = tasks[next++] as LoadTask;
-      const body = { id: task.id, script: recorder.scriptUrl(task.id), running: true, init: task.initMs, interval: task.intervalMs, config: { waitMs: task.waitMs, ranUrl: recorder.ranUrl(task.id) } };
+      const body = { id: task.id, script: recorder.scriptUrl(task.id), running: true, init: task.initMs, interval: task.intervalMs, ...overlap, config: { waitMs: task.waitMs, ranUrl: recorder.ranUrl(task.id) } };
       const response = await fetch(`${baseUrl}/api/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       if (response.status !== 200) throw new Error(`creating ${task.id}: ${response.status} ${await response.text()}`);
     }
