@@ -2,7 +2,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { durationInWords, intervalInWords, relativeTime, spanInWords, zonedTime } from './format.js';
+import { durationInWords, intervalInWords, relativeTime, spanInWords, utcTime, zonedTime } from './format.js';
 
 describe('format', () => {
   it('says an interval with its two largest units', () => {
@@ -34,5 +34,10 @@ describe('format', () => {
     assert.equal(zonedTime(Date.parse('2026-11-01T05:30:00Z'), 'America/New_York'), '2026-11-01 01:30:00 GMT-4');
     assert.equal(zonedTime(Date.parse('2026-11-01T06:30:00Z'), 'America/New_York'), '2026-11-01 01:30:00 GMT-5');
     assert.equal(zonedTime(Date.parse('2026-03-30T00:30:00Z'), 'Europe/Madrid'), '2026-03-30 02:30:00 GMT+2');
+  });
+
+  it('says an instant in UTC, with seconds only when there are some', () => {
+    assert.equal(utcTime(Date.parse('2026-11-01T05:30:00Z')), '2026-11-01 05:30 UTC');
+    assert.equal(utcTime(Date.parse('2026-11-01T05:30:07Z')), '2026-11-01 05:30:07 UTC');
   });
 });

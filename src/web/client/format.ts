@@ -75,3 +75,10 @@ export function zonedTime(ms: number, zone: string): string {
   const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
   return `${part('year')}-${part('month')}-${part('day')} ${part('hour')}:${part('minute')}:${part('second')} ${part('timeZoneName')}`;
 }
+
+/** UTC date and time, as backfill ranges are asked for: 2025-03-01 14:05:09 UTC (seconds dropped when zero). */
+export function utcTime(ms: number): string {
+  const d = new Date(ms);
+  const seconds = d.getUTCSeconds() === 0 && d.getUTCMilliseconds() === 0 ? '' : `:${pad(d.getUTCSeconds())}`;
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}${seconds} UTC`;
+}
