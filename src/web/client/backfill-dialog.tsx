@@ -63,9 +63,10 @@ export function BackfillDialog({ taskId, schedule, onCreated, onCancel }: Props)
       />
     </DialogField>
   );
+  // The browser's own time beside it, unless that is UTC too.
   const local = (value: string) => {
     const ms = instantOf(value);
-    return ms === null ? '' : ` Your time: ${absoluteTime(ms)}.`;
+    return ms === null || new Date(ms).getTimezoneOffset() === 0 ? '' : ` Your time: ${absoluteTime(ms)}.`;
   };
 
   return (

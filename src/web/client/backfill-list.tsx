@@ -5,7 +5,7 @@ import { useState } from 'preact/hooks';
 import { useApp } from './app-context.js';
 import { backfillProgress, BACKFILL_STATUS_LABEL, isActiveBackfill, type BackfillView } from './backfill-progress.js';
 import { ConfirmDialog } from './dialogs.js';
-import { utcTime, zonedTime } from './format.js';
+import { rangeText, utcTime, zonedTime } from './format.js';
 import { When } from './task-table.js';
 import type { Backfills } from './use-backfills.js';
 
@@ -92,8 +92,8 @@ function BackfillRow({ backfill, timezone, now, canCancel, onCancel }: RowProps)
       </td>
       <td data-label="Range">
         <span class="range">
-          <span>{utcTime(backfill.fromMs)} → {utcTime(backfill.toMs)}</span>
-          {timezone && <small class="zoned">{zonedTime(backfill.fromMs, timezone)} → {zonedTime(backfill.toMs, timezone)}</small>}
+          <Range from={utcTime(backfill.fromMs)} to={utcTime(backfill.toMs)} />
+          {timezone && <small class="zoned"><Range from={zonedTime(backfill.fromMs, timezone)} to={zonedTime(backfill.toMs, timezone)} /></small>}
         </span>
       </td>
       <td data-label="Progress">
@@ -101,7 +101,9 @@ function BackfillRow({ backfill, timezone, now, canCancel, onCancel }: RowProps)
           <progress max={progress.total} value={progress.done} aria-label={`Backfill ${id}: ${progress.label}`} />
           <span>{progress.label}</span>
           {progress.outcomes.length > 0 && (
-            <small class={progress.failed > 0 ? 'failing' : undefined}>{progress.outcomes.join(' · ')}</small>
+            <small class="outcomes">
+              {progress.outcomes.map((outcome, i) => <span key={outcome.text} class={outcome.bad ? 'failing' : undefined}>{i > 0 ? ' · ' : ''}{outcome.text}</span>)}
+            </small>
           )}
         </span>
       </td>
@@ -122,4 +124,10 @@ function BackfillRow({ backfill, timezone, now, canCancel, onCancel }: RowProps)
       </td>
     </tr>
   );
+}
+
+/** The range said once where its ends agree; it wraps before the arrow on a narrow screen. */
+function Range({ from, to }: { readonly from: string; readonly to: string }) {
+  const text = rangeText(from, to);
+  return <span><span class="nowrap">{text.from}</span> <span class="nowrap">→ {text.to}</span></span>;
 }

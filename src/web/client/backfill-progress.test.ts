@@ -18,7 +18,8 @@ describe('backfill progress', () => {
   it('counts failed, timed out and lost slots as failed, and lists only the outcomes that occurred', () => {
     const progress = backfillProgress({ slots: 10, status: 'completed', counts: counts({ succeeded: 6, failed: 2, timed_out: 1, lost: 1 }) });
     assert.equal(progress.failed, 4);
-    assert.deepEqual(progress.outcomes, ['6 succeeded', '2 failed', '1 timed out', '1 lost']);
+    assert.deepEqual(progress.outcomes.map((o) => o.text), ['6 succeeded', '2 failed', '1 timed out', '1 lost']);
+    assert.deepEqual(progress.outcomes.filter((o) => o.bad).map((o) => o.text), ['2 failed', '1 timed out', '1 lost']);
   });
 
   it('rounds the percentage down, so it says 100% only when every slot is done', () => {

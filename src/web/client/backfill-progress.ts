@@ -54,17 +54,17 @@ export interface BackfillProgress {
   readonly failed: number;
   /** "3 of 5 slots done (60%)". */
   readonly label: string;
-  /** The outcomes that occurred, in words: ["3 succeeded", "1 failed", "1 running"]. */
-  readonly outcomes: readonly string[];
+  /** The outcomes that occurred, in words ("3 succeeded", "1 failed", "1 running"); `bad`: failed, timed out, lost. */
+  readonly outcomes: ReadonlyArray<{ readonly text: string; readonly bad: boolean }>;
 }
 
-const OUTCOME_WORDS: ReadonlyArray<readonly [keyof BackfillCounts, string]> = [
-  ['succeeded', 'succeeded'],
-  ['failed', 'failed'],
-  ['timed_out', 'timed out'],
-  ['lost', 'lost'],
-  ['skipped', 'skipped'],
-  ['running', 'running'],
+const OUTCOME_WORDS: ReadonlyArray<readonly [keyof BackfillCounts, string, boolean]> = [
+  ['succeeded', 'succeeded', false],
+  ['failed', 'failed', true],
+  ['timed_out', 'timed out', true],
+  ['lost', 'lost', true],
+  ['skipped', 'skipped', false],
+  ['running', 'running', false],
 ];
 
 /**
@@ -79,7 +79,7 @@ export function backfillProgress(backfill: Pick<BackfillView, 'slots' | 'counts'
     : Math.min(total, Math.max(0, total - counts.pending - counts.running));
   const percent = total === 0 ? 100 : Math.floor((done / total) * 100);
   const failed = counts === null ? 0 : counts.failed + counts.timed_out + counts.lost;
-  const outcomes = counts === null ? [] : OUTCOME_WORDS.filter(([key]) => counts[key] > 0).map(([key, words]) => `${counts[key].toLocaleString('en')} ${words}`);
+  const outcomes = counts === null ? [] : OUTCOME_WORDS.filter(([key]) => counts[key] > 0).map(([key, words, bad]) => ({ text: `${counts[key].toLocaleString('en')} ${words}`, bad }));
   const slots = total === 1 ? 'slot' : 'slots';
   return { done, total, percent, failed, label: `${done.toLocaleString('en')} of ${total.toLocaleString('en')} ${slots} done (${percent}%)`, outcomes };
 }
