@@ -12,7 +12,7 @@ import { RunChart } from './run-chart.js';
 import { RunHistory } from './run-history.js';
 import { RunResult } from './run-result.js';
 import { useTaskActions, type RunOutcome } from './task-actions.js';
-import { cronOf, hasSchedule, scheduleInWords, type RunView, type TaskDoc, type TaskStatus } from './task-fields.js';
+import { statusScheduleInWords, type RunView, type TaskDoc, type TaskStatus } from './task-fields.js';
 import { StatusCards, type Slot } from './status-cards.js';
 import { StateBadge } from './task-table.js';
 import { useBackfills } from './use-backfills.js';
@@ -107,7 +107,8 @@ export function TaskDetail({ id, runId }: { readonly id: string; readonly runId?
   if (!task || !status) return <p aria-busy="true">Loading task {id}…</p>;
 
   const running = status.running;
-  const scheduled = hasSchedule(task);
+  // The server's view of the schedule: a script's sibling JSON may give one the document lacks.
+  const scheduled = !status.onDemand;
 
   const run = async () => {
     setBusy(true);
@@ -159,7 +160,7 @@ export function TaskDetail({ id, runId }: { readonly id: string; readonly runId?
       {(scheduled || (backfills.list?.length ?? 0) > 0) && (
         <section aria-labelledby="backfills-title">
           <h2 id="backfills-title">Backfills</h2>
-          <BackfillList taskId={id} backfills={backfills} timezone={cronOf(task)?.timezone ?? null} now={now} canCancel={can.backfill} />
+          <BackfillList taskId={id} backfills={backfills} timezone={status.cron ? status.timezone ?? 'UTC' : null} now={now} canCancel={can.backfill} />
         </section>
       )}
 
@@ -176,7 +177,7 @@ export function TaskDetail({ id, runId }: { readonly id: string; readonly runId?
       {backfilling && (
         <BackfillDialog
           taskId={id}
-          schedule={scheduleInWords(task)}
+          schedule={statusScheduleInWords(status)}
           onCreated={(created) => {
             setBackfilling(false);
             backfills.put(created);

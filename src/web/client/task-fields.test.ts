@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { matches, DEFAULT_QUERY } from './task-query.js';
-import { allows, cronOf, estimatedNextRun, scheduleInWords, triggerLabel } from './task-fields.js';
+import { allows, cronOf, estimatedNextRun, scheduleInWords, statusScheduleInWords, triggerLabel } from './task-fields.js';
 
 describe('task fields of a cron task', () => {
   const doc = { id: 'c', script: 's.js', running: true, cron: '30 2 * * *', timezone: 'Europe/Madrid' };
@@ -18,6 +18,12 @@ describe('task fields of a cron task', () => {
   it('estimates the next instant without init, skipping the spring-forward gap', () => {
     assert.equal(estimatedNextRun(doc, Date.parse('2026-03-28T12:00:00Z')), Date.parse('2026-03-30T00:30:00Z'));
     assert.equal(estimatedNextRun({ ...doc, running: false }, Date.parse('2026-03-28T12:00:00Z')), undefined);
+  });
+
+  it('says the schedule the server reports, which a sibling JSON may have given', () => {
+    assert.equal(statusScheduleInWords({ interval: null, cron: '30 2 * * *', timezone: 'Europe/Madrid' }), 'cron 30 2 * * * (Europe/Madrid)');
+    assert.equal(statusScheduleInWords({ interval: 60_000, cron: null, timezone: null }), 'every 1 min');
+    assert.equal(statusScheduleInWords({ interval: null }), 'on demand');
   });
 
   it('is no on-demand task', () => {

@@ -93,6 +93,11 @@ export function scheduleInWords(doc: TaskDoc): string {
   return cron === null ? intervalInWords(intervalOf(doc)) : `cron ${cron.expression} (${cron.timezone})`;
 }
 
+/** The schedule the server runs, in words: also right when the script's sibling JSON gave it, which the document lacks. */
+export function statusScheduleInWords(status: Pick<TaskStatus, 'interval' | 'cron' | 'timezone'>): string {
+  return status.cron ? `cron ${status.cron} (${status.timezone ?? 'UTC'})` : intervalInWords(status.interval);
+}
+
 export function scriptOf(doc: TaskDoc): string {
   return typeof doc.script === 'string' ? doc.script : '';
 }
