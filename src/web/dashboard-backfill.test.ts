@@ -118,6 +118,23 @@ describe('dashboard backfills in Chromium', () => {
     await page.locator('.run-details .logs').getByText(`backfilled slot ${new Date(init).toISOString()}`).waitFor();
   });
 
+  it('opens a backfill run by its link even when it is older than the page of runs shown', async () => {
+    // 60 more runs push the first backfill's runs off the first page (50).
+    const more = await harness.call('POST', '/api/v1/tasks/bf-minutely/backfills', { from: init + 10 * MINUTE, to: init + 70 * MINUTE, concurrency: 20 });
+    assert.equal(more.status, 201);
+    for (let i = 0; i < 200 && (await harness.call('GET', `/api/v1/backfills/${more.body.id}`)).body.status !== 'completed'; i++) await page.waitForTimeout(100);
+    const { body } = await harness.call('GET', '/api/v1/tasks/bf-minutely/runs?limit=1000');
+    const oldest = (body.runs as Array<{ id: number; backfillId: number | null; slot: number }>).find((r) => r.slot === init);
+    assert.ok(oldest && oldest.backfillId !== null && oldest.backfillId !== more.body.id);
+
+    await page.goto(`${base}/#/tasks/bf-minutely/runs/${oldest.id}`);
+    const opened = page.locator(`.run-details-row[data-run-id="${oldest.id}"]`);
+    await opened.getByRole('heading', { name: `Run #${oldest.id}` }).waitFor();
+    await opened.locator('.logs').getByText(`backfilled slot ${new Date(init).toISOString()}`).waitFor();
+    assert.match(await opened.locator('dl.facts').innerText(), new RegExp(`Trigger\\s+backfill #${oldest.backfillId}\\b`));
+    assert.equal(await page.locator(`table.runs tr[data-run-id="${oldest.id}"]`).count(), 0, 'not in the page of runs shown');
+  });
+
   it('shows the API’s 400 on the To field for a range that ends in the future, and stores nothing', async () => {
     await page.goto(`${base}/#/tasks/bf-minutely`);
     await page.getByRole('region', { name: 'Backfills' }).locator('tr[data-backfill-id]').first().waitFor();
@@ -137,7 +154,7 @@ describe('dashboard backfills in Chromium', () => {
 
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await dialog.waitFor({ state: 'detached' });
-    assert.equal((await backfillsOf('bf-minutely')).length, 1, 'nothing was stored');
+    assert.equal((await backfillsOf('bf-minutely')).length, 2, 'nothing was stored');
   });
 
   it('refuses an overlapping backfill with the API’s 409, and cancels a long one after a confirmation', async () => {
