@@ -65,16 +65,18 @@ describe('dashboard with API tokens', () => {
     await row.getByRole('link', { name: 'guarded' }).click();
     await page.getByRole('heading', { name: /guarded/ }).waitFor();
     await page.getByRole('heading', { name: 'Run history' }).waitFor();
-    for (const name of ['Stop', 'Run now', 'Delete']) assert.equal(await page.getByRole('button', { name, exact: true }).count(), 0, name);
+    await page.getByRole('heading', { name: 'Backfills' }).waitFor();
+    for (const name of ['Stop', 'Run now', 'Backfill…', 'Delete']) assert.equal(await page.getByRole('button', { name, exact: true }).count(), 0, name);
     assert.equal(await page.getByRole('link', { name: 'Edit' }).count(), 0);
   });
 
-  it('lets an operator start, stop and run, but not create, edit or delete', async () => {
+  it('lets an operator start, stop, run and backfill, but not create, edit or delete', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await signIn(TOKENS.operator);
     await page.getByText('otto · operator').waitFor();
     await page.getByRole('heading', { name: /guarded/ }).waitFor();
     await page.getByRole('button', { name: 'Run now' }).waitFor();
+    await page.getByRole('button', { name: 'Backfill…' }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'Delete' }).count(), 0);
     assert.equal(await page.getByRole('link', { name: 'Edit' }).count(), 0);
     await page.getByRole('button', { name: 'Stop', exact: true }).click();

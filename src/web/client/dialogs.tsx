@@ -42,16 +42,18 @@ interface ConfirmProps {
   readonly title: string;
   readonly message: string;
   readonly confirmLabel: string;
+  /** The button that changes nothing; "Cancel" unless that word is the action itself ("Cancel backfill"). */
+  readonly cancelLabel?: string;
   readonly onConfirm: () => void;
   readonly onCancel: () => void;
 }
 
-export function ConfirmDialog({ title, message, confirmLabel, onConfirm, onCancel }: ConfirmProps) {
+export function ConfirmDialog({ title, message, confirmLabel, cancelLabel = 'Cancel', onConfirm, onCancel }: ConfirmProps) {
   return (
     <Modal title={title} onCancel={onCancel} id="confirm">
       <p>{message}</p>
       <div class="dialog-buttons">
-        <button type="button" autoFocus onClick={onCancel}>Cancel</button>
+        <button type="button" autoFocus onClick={onCancel}>{cancelLabel}</button>
         <button type="button" class="danger" onClick={onConfirm}>{confirmLabel}</button>
       </div>
     </Modal>

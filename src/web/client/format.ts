@@ -75,3 +75,24 @@ export function zonedTime(ms: number, zone: string): string {
   const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
   return `${part('year')}-${part('month')}-${part('day')} ${part('hour')}:${part('minute')}:${part('second')} ${part('timeZoneName')}`;
 }
+
+/** UTC date and time, as backfill ranges are asked for: 2025-03-01 14:05:09 UTC (seconds dropped when zero). */
+export function utcTime(ms: number): string {
+  const d = new Date(ms);
+  const seconds = d.getUTCSeconds() === 0 && d.getUTCMilliseconds() === 0 ? '' : `:${pad(d.getUTCSeconds())}`;
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}${seconds} UTC`;
+}
+
+/**
+ * Two instants as one range, said once where they agree: the date when both fall on the same day, the
+ * zone when both have the same ("2026-01-10 03:00 → 04:00 UTC"). Inputs as utcTime or zonedTime write them.
+ */
+export function rangeText(from: string, to: string): { readonly from: string; readonly to: string } {
+  const zoneOf = (text: string) => text.slice(text.lastIndexOf(' ') + 1);
+  const sameZone = zoneOf(from) === zoneOf(to) && /^(UTC|GMT|[A-Z]{2,5}|GMT[+-][\d:]+)$/.test(zoneOf(from));
+  const sameDay = from.slice(0, 11) === to.slice(0, 11) && /^\d{4}-\d{2}-\d{2} $/.test(from.slice(0, 11));
+  return {
+    from: sameZone ? from.slice(0, from.lastIndexOf(' ')) : from,
+    to: sameDay ? to.slice(11) : to,
+  };
+}

@@ -5,7 +5,7 @@ import type { ApiClient } from './api-client.js';
 
 export type LiveEvent =
   | { readonly type: 'task:changed'; readonly data: { readonly id: string; readonly change: string } }
-  | { readonly type: 'run:started' | 'run:finished'; readonly data: { readonly id: number; readonly taskId: string; readonly status: string } };
+  | { readonly type: 'run:started' | 'run:finished'; readonly data: { readonly id: number; readonly taskId: string; readonly status: string; readonly trigger?: string } };
 
 export type LiveState = 'connecting' | 'live' | 'offline';
 

@@ -27,7 +27,8 @@ export function RunChart({ runs }: { readonly runs: readonly RunView[] }) {
   const finished = runs.filter((r) => r.durationMs !== null).slice().reverse();
   if (finished.length < 2) return <p>The chart appears after two finished runs.</p>;
   const durations = finished.map((r) => r.durationMs);
-  const lateness = finished.map((r) => r.latenessMs);
+  // A backfill runs past slots by design: hours of "lateness" that say nothing of the scheduler would flatten the rest.
+  const lateness = finished.map((r) => (r.trigger === 'backfill' ? null : r.latenessMs));
   const numbers = [...durations, ...lateness].filter((v): v is number => v !== null);
   const max = Math.max(1, ...numbers);
   const x = (i: number) => PAD.left + (i * (WIDTH - PAD.left - PAD.right)) / (finished.length - 1);

@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { taskPath } from './api-client.js';
 import { useApp } from './app-context.js';
 import { absoluteTime, durationInWords, prettyJson } from './format.js';
-import type { RunView } from './task-fields.js';
+import { triggerLabel, type RunView } from './task-fields.js';
 import { OutcomeBadge } from './task-table.js';
 
 interface HistoryProps {
@@ -31,7 +31,7 @@ export function RunHistory({ taskId, runs, more, onMore, opened }: HistoryProps)
       {outside && (
         <div class="run-details-row" data-run-id={opened}>
           <h3>Run #{opened}</h3>
-          <RunDetails taskId={taskId} runId={opened} status="" />
+          <RunDetails taskId={taskId} runId={opened} status="" summary />
         </div>
       )}
       <table class="runs">
@@ -62,13 +62,12 @@ export function RunHistory({ taskId, runs, more, onMore, opened }: HistoryProps)
 
 function RunRows({ run, taskId, open, onToggle }: { run: RunView; taskId: string; open: boolean; onToggle: () => void }) {
   const detailsId = `run-${run.id}-details`;
-  const trigger = run.attempt > 1 ? `${run.trigger} (attempt ${run.attempt})` : run.trigger;
   return (
     <>
       <tr data-run-id={run.id}>
         <td data-label="Run">#{run.id}</td>
         <td data-label="Outcome"><OutcomeBadge status={run.status} /></td>
-        <td data-label="Trigger">{trigger}</td>
+        <td data-label="Trigger">{triggerLabel(run)}</td>
         <td data-label="Slot">{run.slot === null ? '—' : absoluteTime(run.slot)}</td>
         <td data-label="Started">{run.startedMs === null ? '—' : absoluteTime(run.startedMs)}</td>
         <td data-label="Lateness">{durationInWords(run.latenessMs)}</td>
@@ -91,8 +90,16 @@ function RunRows({ run, taskId, open, onToggle }: { run: RunView; taskId: string
   );
 }
 
+interface DetailsProps {
+  readonly taskId: string;
+  readonly runId: number;
+  readonly status: string;
+  /** Also its outcome, trigger and times: for a run shown without its row in the table. */
+  readonly summary?: boolean;
+}
+
 /** Reads one run in full; a running run is read again when it finishes (the status prop changes). */
-export function RunDetails({ taskId, runId, status }: { taskId: string; runId: number; status: string }) {
+export function RunDetails({ taskId, runId, status, summary = false }: DetailsProps) {
   const { api } = useApp();
   const [run, setRun] = useState<RunView | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -110,6 +117,20 @@ export function RunDetails({ taskId, runId, status }: { taskId: string; runId: n
   if (!run) return <p aria-busy="true">Loading run {runId}…</p>;
   return (
     <div class="run-details">
+      {summary && (
+        <dl class="facts">
+          <dt>Outcome</dt>
+          <dd><OutcomeBadge status={run.status} /></dd>
+          <dt>Trigger</dt>
+          <dd>{triggerLabel(run)}</dd>
+          <dt>Slot</dt>
+          <dd>{run.slot === null ? '—' : absoluteTime(run.slot)}</dd>
+          <dt>Started</dt>
+          <dd>{run.startedMs === null ? '—' : absoluteTime(run.startedMs)}</dd>
+          <dt>Duration</dt>
+          <dd>{durationInWords(run.durationMs)}</dd>
+        </dl>
+      )}
       {run.error && (
         <div>
           <h4>Error</h4>

@@ -1,17 +1,21 @@
-// One task: state and actions, status, next slots, chart, run history with logs, and its JSON.
+// One task: state and actions, status, next slots, chart, backfills, run history with logs, and its JSON.
 
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, taskPath } from './api-client.js';
 import { useApp, useCan, useLive, useNow } from './app-context.js';
+import { BackfillDialog } from './backfill-dialog.js';
+import { BackfillList } from './backfill-list.js';
+import { isActiveBackfill } from './backfill-progress.js';
 import { ConfirmDialog } from './dialogs.js';
 import { prettyJson } from './format.js';
 import { RunChart } from './run-chart.js';
 import { RunHistory } from './run-history.js';
 import { RunResult } from './run-result.js';
 import { useTaskActions, type RunOutcome } from './task-actions.js';
-import type { RunView, TaskDoc, TaskStatus } from './task-fields.js';
+import { statusScheduleInWords, type RunView, type TaskDoc, type TaskStatus } from './task-fields.js';
 import { StatusCards, type Slot } from './status-cards.js';
 import { StateBadge } from './task-table.js';
+import { useBackfills } from './use-backfills.js';
 import { hrefOf, navigate } from './use-route.js';
 
 interface Slots {
@@ -32,8 +36,10 @@ export function TaskDetail({ id, runId }: { readonly id: string; readonly runId?
   const [outcome, setOutcome] = useState<RunOutcome | null>(null);
   const [busy, setBusy] = useState(false);
   const [confirming, setConfirming] = useState(false);
+  const [backfilling, setBackfilling] = useState(false);
   const actions = useTaskActions();
-  const can = { start: useCan('start'), stop: useCan('stop'), run: useCan('run'), edit: useCan('edit'), delete: useCan('delete') };
+  const backfills = useBackfills(id);
+  const can = { start: useCan('start'), stop: useCan('stop'), run: useCan('run'), backfill: useCan('backfill'), edit: useCan('edit'), delete: useCan('delete') };
 
   const loadTask = useCallback(async () => {
     try {
@@ -80,6 +86,8 @@ export function TaskDetail({ id, runId }: { readonly id: string; readonly runId?
       return;
     }
     if (event.data.taskId !== id) return;
+    // A backfill asked for elsewhere (another tab, the API): its first run is the news of it here.
+    if (event.type === 'run:started' && event.data.trigger === 'backfill' && !backfills.list?.some((b) => isActiveBackfill(b.status))) void backfills.reload();
     refresh.current ??= setTimeout(() => {
       refresh.current = undefined;
       void loadRuns();
@@ -99,6 +107,8 @@ export function TaskDetail({ id, runId }: { readonly id: string; readonly runId?
   if (!task || !status) return <p aria-busy="true">Loading task {id}…</p>;
 
   const running = status.running;
+  // The server's view of the schedule: a script's sibling JSON may give one the document lacks.
+  const scheduled = !status.onDemand;
 
   const run = async () => {
     setBusy(true);
@@ -132,6 +142,7 @@ export function TaskDetail({ id, runId }: { readonly id: string; readonly runId?
         <div class="head-actions">
           {(running ? can.stop : can.start) && <button type="button" disabled={busy} onClick={toggle}>{running ? 'Stop' : 'Start'}</button>}
           {can.run && <button type="button" class="primary" disabled={busy} onClick={run}>{busy ? 'Running…' : 'Run now'}</button>}
+          {can.backfill && scheduled && <button type="button" onClick={() => setBackfilling(true)}>Backfill…</button>}
           {can.edit && <a class="button" href={hrefOf.edit(id)}>Edit</a>}
           {can.delete && <button type="button" class="danger" onClick={() => setConfirming(true)}>Delete</button>}
         </div>
@@ -146,6 +157,13 @@ export function TaskDetail({ id, runId }: { readonly id: string; readonly runId?
         <RunChart runs={runs} />
       </section>
 
+      {(scheduled || (backfills.list?.length ?? 0) > 0) && (
+        <section aria-labelledby="backfills-title">
+          <h2 id="backfills-title">Backfills</h2>
+          <BackfillList taskId={id} backfills={backfills} timezone={status.cron ? status.timezone ?? 'UTC' : null} now={now} canCancel={can.backfill} />
+        </section>
+      )}
+
       <section aria-labelledby="runs-title">
         <h2 id="runs-title">Run history</h2>
         <RunHistory taskId={id} runs={runs} more={runs.length >= runLimit} onMore={() => setRunLimit((n) => n + RUNS_PAGE)} {...(runId === undefined ? {} : { opened: runId })} />
@@ -155,6 +173,18 @@ export function TaskDetail({ id, runId }: { readonly id: string; readonly runId?
         <h2 id="json-title">JSON</h2>
         <pre class="json" tabIndex={0}>{prettyJson(task)}</pre>
       </section>
+
+      {backfilling && (
+        <BackfillDialog
+          taskId={id}
+          schedule={statusScheduleInWords(status)}
+          onCreated={(created) => {
+            setBackfilling(false);
+            backfills.put(created);
+          }}
+          onCancel={() => setBackfilling(false)}
+        />
+      )}
 
       {confirming && (
         <ConfirmDialog

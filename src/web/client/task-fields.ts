@@ -41,6 +41,8 @@ export interface RunView {
   readonly slot: number | null;
   readonly attempt: number;
   readonly trigger: string;
+  /** The backfill a `backfill` run belongs to; null (or absent, from older servers) otherwise. */
+  readonly backfillId?: number | null;
   readonly status: string;
   readonly startedMs: number | null;
   readonly finishedMs: number | null;
@@ -51,6 +53,12 @@ export interface RunView {
   readonly result?: unknown;
   readonly error?: { readonly stage: string; readonly name: string; readonly message: string; readonly stack?: string } | null;
   readonly logs?: string | null;
+}
+
+/** The trigger in words: "schedule", "manual", "backfill #3", with the attempt when it is a re-run. */
+export function triggerLabel(run: Pick<RunView, 'trigger' | 'backfillId' | 'attempt'>): string {
+  const trigger = run.trigger === 'backfill' && typeof run.backfillId === 'number' ? `backfill #${run.backfillId}` : run.trigger;
+  return run.attempt > 1 ? `${trigger} (attempt ${run.attempt})` : trigger;
 }
 
 function quietly<T>(parse: () => T, fallback: T): T {
@@ -85,6 +93,11 @@ export function scheduleInWords(doc: TaskDoc): string {
   return cron === null ? intervalInWords(intervalOf(doc)) : `cron ${cron.expression} (${cron.timezone})`;
 }
 
+/** The schedule the server runs, in words: also right when the script's sibling JSON gave it, which the document lacks. */
+export function statusScheduleInWords(status: Pick<TaskStatus, 'interval' | 'cron' | 'timezone'>): string {
+  return status.cron ? `cron ${status.cron} (${status.timezone ?? 'UTC'})` : intervalInWords(status.interval);
+}
+
 export function scriptOf(doc: TaskDoc): string {
   return typeof doc.script === 'string' ? doc.script : '';
 }
@@ -115,13 +128,14 @@ export function estimatedNextRun(doc: TaskDoc, now: number): number | undefined 
   return nextSlot({ initMs, endMs, intervalMs }, now);
 }
 
-export type Action = 'start' | 'stop' | 'run' | 'create' | 'edit' | 'delete' | 'test';
+/** `backfill`: ask for a backfill, and cancel one. */
+export type Action = 'start' | 'stop' | 'run' | 'backfill' | 'create' | 'edit' | 'delete' | 'test';
 export type Role = 'viewer' | 'operator' | 'admin';
 
 const ALLOWED: Readonly<Record<Role, readonly Action[]>> = {
   viewer: [],
-  operator: ['start', 'stop', 'run'],
-  admin: ['start', 'stop', 'run', 'create', 'edit', 'delete', 'test'],
+  operator: ['start', 'stop', 'run', 'backfill'],
+  admin: ['start', 'stop', 'run', 'backfill', 'create', 'edit', 'delete', 'test'],
 };
 
 export function allows(role: Role, action: Action): boolean {
