@@ -68,7 +68,9 @@ describe('a cluster of three Director processes', () => {
 
   it('re-plans a task written on one replica on another within a fraction of a second', async () => {
     const { assets } = cluster;
-    const env = { DIRECTOR_LEASE_MS: String(LEASE_MS), DIRECTOR_EXECUTORS: '2', DIRECTOR_SHUTDOWN_GRACE_MS: '2000' };
+    // One executor each (trusted runs share its event loop): two per replica put nine busy processes on two
+    // cores, and the victim's queue then held runs more than 2 s behind their slot at the kill.
+    const env = { DIRECTOR_LEASE_MS: String(LEASE_MS), DIRECTOR_EXECUTORS: '1', DIRECTOR_SHUTDOWN_GRACE_MS: '2000' };
     const started = await Promise.all(ids.map((id) => cluster.startReplica({ id, env, timeoutMs: 30_000 })));
     replicas.push(...started.map((r) => r.process));
     const [writer, reader] = replicas as [DirectorProcess, DirectorProcess];
